@@ -1,0 +1,69 @@
+"""Environments: the pure `Env` record, gymnax and brax adapters, and `make`."""
+
+from __future__ import annotations
+
+from jwm.envs.base import Env, Transition
+from jwm.envs.gymnax_adapter import from_gymnax
+
+__all__ = ["Env", "Transition", "from_brax", "from_gymnax", "make"]
+
+
+def from_brax(env, **kwargs) -> Env:
+    """See `jwm.envs.brax_adapter.from_brax` (imported lazily: brax is an optional extra)."""
+    from jwm.envs.brax_adapter import from_brax as _from_brax
+
+    return _from_brax(env, **kwargs)
+
+
+def make(name: str, **kwargs) -> Env:
+    """Builds an environment from ``"<suite>:<id>"``.
+
+    * ``"gymnax:<id>"``, e.g. ``"gymnax:Pendulum-v1"``: keyword arguments override
+      fields of the gymnax env params (``max_steps_in_episode=100``, ...).
+    * ``"brax:<name>"``, e.g. ``"brax:inverted_pendulum"``: ``backend=`` picks the brax
+      pipeline (``"generalized"``, ``"positional"``, ``"spring"``),
+      ``max_episode_steps=`` the time limit (default 1000); other keyword arguments go
+      to ``brax.envs.get_environment``.
+
+    Raises:
+      ValueError: ``name`` has no known suite prefix or names an unknown environment,
+        or a keyword is not a parameter of that environment.
+      ImportError: the brax extra is not installed.
+    """
+    if not isinstance(name, str) or ":" not in name:
+        raise ValueError(
+            f"make: name must look like 'gymnax:<id>' or 'brax:<name>', got {name!r}"
+        )
+    suite, env_id = name.split(":", 1)
+    if suite == "gymnax":
+        import gymnax
+
+        if env_id not in gymnax.registered_envs:
+            raise ValueError(
+                f"make: unknown gymnax environment {env_id!r}; known: {', '.join(gymnax.registered_envs)}"
+            )
+        env, env_params = gymnax.make(env_id)
+        unknown = sorted(set(kwargs) - set(env_params.__dataclass_fields__))
+        if unknown:
+            raise ValueError(
+                f"make: {unknown} are not parameters of {name}; "
+                f"allowed: {sorted(env_params.__dataclass_fields__)}"
+            )
+        env_params = env_params.replace(**kwargs)
+        return from_gymnax(env, env_params, name=name)
+    if suite == "brax":
+        try:
+            from brax import envs as brax_envs
+        except ImportError as e:  # pragma: no cover - depends on the install
+            raise ImportError("make: brax environments need the extra: pip install 'jwm[brax]'") from e
+        from jwm.envs.brax_adapter import from_brax as _from_brax
+
+        max_episode_steps = kwargs.pop("max_episode_steps", 1000)
+        try:
+            env = brax_envs.get_environment(env_id, **kwargs)
+        except KeyError as e:
+            raise ValueError(
+                f"make: unknown brax environment {env_id!r}; known: {', '.join(sorted(brax_envs._envs))}"
+            ) from e
+        return _from_brax(env, max_episode_steps=max_episode_steps, name=name)
+    raise ValueError(f"make: unknown suite {suite!r} in {name!r}; use 'gymnax:' or 'brax:'")

@@ -1,0 +1,72 @@
+"""The `Env` record: an environment as a pair of pure functions.
+
+An environment here never resets itself: after ``done`` the caller decides what to do
+(the MPC loop freezes the state and stops counting reward). Keeping reset out of
+``step`` is what lets the same simulator serve as a world model, where stepping past a
+terminal state must stay inside the same episode.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, NamedTuple
+
+import jax
+
+from jwm.spaces import Box, Discrete
+
+__all__ = ["Env", "Transition"]
+
+
+class Transition(NamedTuple):
+    """One environment transition.
+
+    Attributes:
+      state: the next environment state (a pytree).
+      obs: the next observation, ``[*obs_shape]``.
+      reward: scalar float32 reward for this transition.
+      terminated: scalar bool; the episode ended inside the MDP (a true terminal).
+      truncated: scalar bool; the episode was cut by the time limit.
+    """
+
+    state: Any
+    obs: jax.Array
+    reward: jax.Array
+    terminated: jax.Array
+    truncated: jax.Array
+
+    @property
+    def done(self) -> jax.Array:
+        return self.terminated | self.truncated
+
+
+@dataclasses.dataclass(frozen=True)
+class Env:
+    """An environment as pure functions.
+
+    Attributes:
+      reset: ``reset(key) -> (state, obs)``.
+      transition: ``transition(key, state, action) -> Transition``; keeps
+        ``terminated`` and ``truncated`` apart.
+      observation_space: a `Box` (or `Discrete`) describing observations.
+      action_space: a `Box` or `Discrete`.
+      max_episode_steps: the time limit after which ``truncated`` is set, or None.
+      name: a label for logs and results.
+
+    A user can build one from their own functions; nothing in jwm checks the type.
+    """
+
+    reset: Callable[[jax.Array], tuple[Any, jax.Array]]
+    transition: Callable[[jax.Array, Any, jax.Array], Transition]
+    observation_space: Box | Discrete
+    action_space: Box | Discrete
+    max_episode_steps: int | None = None
+    name: str = "env"
+
+    def step(self, key: jax.Array, state, action):
+        """``step(key, state, action) -> (state, obs, reward, done)``, no auto-reset.
+
+        ``done`` is ``terminated | truncated``; use `transition` to tell them apart.
+        """
+        t = self.transition(key, state, action)
+        return t.state, t.obs, t.reward, t.done

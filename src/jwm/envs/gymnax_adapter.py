@@ -1,0 +1,64 @@
+"""gymnax environments behind the `Env` record."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jwm.envs.base import Env, Transition
+from jwm.spaces import Box, Discrete
+
+__all__ = ["from_gymnax", "gymnax_space"]
+
+
+def gymnax_space(space) -> Box | Discrete:
+    """Converts a gymnax space (Discrete or Box) into a jwm space."""
+    if hasattr(space, "n"):
+        return Discrete(int(space.n))
+    if hasattr(space, "low") and hasattr(space, "high"):
+        return Box(np.asarray(space.low), np.asarray(space.high), tuple(space.shape),
+                   dtype=np.dtype(space.dtype))
+    raise TypeError(f"unsupported gymnax space {type(space).__name__} (only Box, Discrete)")
+
+
+def from_gymnax(env, env_params=None, *, name: str | None = None) -> Env:
+    """Wraps a gymnax environment as a pure `Env` without auto-reset.
+
+    Args:
+      env: a ``gymnax.environments.environment.Environment``.
+      env_params: its params; ``env.default_params`` when None.
+      name: label; the gymnax class name when None.
+
+    ``transition(key, ...)`` splits ``key`` exactly as gymnax's own ``step`` does, so on
+    steps that do not end the episode it returns what ``env.step(key, ...)`` returns.
+    """
+    params = env.default_params if env_params is None else env_params
+    action_space = gymnax_space(env.action_space(params))
+    observation_space = gymnax_space(env.observation_space(params))
+
+    def reset(key):
+        obs, state = env.reset_env(key, params)
+        return state, obs
+
+    def transition(key, state, action):
+        key_step, _ = jax.random.split(key)
+        obs, next_state, reward, terminated, _ = env.step_env(key_step, state, action, params)
+        truncated = env.is_truncated(next_state, params)
+        return Transition(
+            state=next_state,
+            obs=obs,
+            reward=jnp.reshape(reward, ()).astype(jnp.float32),
+            terminated=jnp.reshape(terminated, ()).astype(bool),
+            truncated=jnp.reshape(truncated, ()).astype(bool),
+        )
+
+    max_steps = getattr(params, "max_steps_in_episode", None)
+    return Env(
+        reset=reset,
+        transition=transition,
+        observation_space=observation_space,
+        action_space=action_space,
+        max_episode_steps=None if max_steps is None else int(max_steps),
+        name=name or f"gymnax:{env.name}",
+    )

@@ -1,0 +1,98 @@
+"""The `Planner` record, the info every shooting planner reports, and argument checks."""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+from typing import Any, Callable, NamedTuple
+
+import jax
+import numpy as np
+
+__all__ = ["Planner", "PlanInfo", "space_kind"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Planner:
+    """A planner as pure functions.
+
+    Attributes:
+      init: ``init(key) -> plan_state``, the warm-start state carried between calls.
+      plan: ``plan(plan_state, params, latent, key) -> (action, plan_state, info)``.
+        Plans for one latent; vmap it for a batch.
+    """
+
+    init: Callable[[jax.Array], Any]
+    plan: Callable[[Any, Any, Any, jax.Array], tuple[jax.Array, Any, Any]]
+
+
+class PlanInfo(NamedTuple):
+    """What a shooting planner reports about one `plan` call.
+
+    Attributes:
+      plan: the planned action sequence ``[H, *action_shape]`` whose first action is
+        returned.
+      predicted_return: scalar, the model's return of ``plan`` (NaN/inf mapped to the
+        worst score).
+      best_return: scalar, the best return among all candidates evaluated.
+      iteration_returns: ``[iterations]`` mean return of the elites (CEM), of the
+        weighted population (MPPI) or of the best candidate (random shooting) per
+        iteration.
+      num_nonfinite: int32, how many candidate returns were NaN or inf.
+    """
+
+    plan: jax.Array
+    predicted_return: jax.Array
+    best_return: jax.Array
+    iteration_returns: jax.Array
+    num_nonfinite: jax.Array
+
+
+def space_kind(space, planner: str, allowed=("box", "discrete")) -> str:
+    """``"box"`` or ``"discrete"`` by duck typing, or a TypeError naming ``action_space``."""
+    if hasattr(space, "n") and getattr(space, "shape", ()) == ():
+        kind = "discrete"
+    elif hasattr(space, "low") and hasattr(space, "high"):
+        kind = "box"
+    else:
+        raise TypeError(
+            f"{planner}: action_space must be a jwm.spaces.Box or Discrete, got {space!r}"
+        )
+    if kind not in allowed:
+        wanted = " or ".join("Box" if k == "box" else "Discrete" for k in allowed)
+        raise TypeError(f"{planner}: action_space must be a {wanted} space, got {space!r}")
+    if kind == "box":
+        if not np.issubdtype(np.dtype(space.dtype), np.floating):
+            raise TypeError(f"{planner}: action_space Box must be floating, got {space.dtype}")
+        if not (np.isfinite(space.low).all() and np.isfinite(space.high).all()):
+            raise ValueError(
+                f"{planner}: action_space must have finite bounds to sample from, got {space!r}"
+            )
+    return kind
+
+
+def check_int(planner: str, name: str, value, *, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{planner}: {name} must be an int, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{planner}: {name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_real(planner: str, name: str, value, *, low=-np.inf, high=np.inf,
+               low_open=False, high_open=False) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{planner}: {name} must be a real number, got {value!r}")
+    value = float(value)
+    too_low = value <= low if low_open else value < low
+    too_high = value >= high if high_open else value > high
+    if not np.isfinite(value) or too_low or too_high:
+        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+        raise ValueError(f"{planner}: {name} must be finite and in {interval}, got {value}")
+    return value
+
+
+def check_choice(planner: str, name: str, value, choices) -> str:
+    if value not in choices:
+        raise ValueError(f"{planner}: {name} must be one of {list(choices)}, got {value!r}")
+    return value
