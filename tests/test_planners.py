@@ -68,8 +68,11 @@ PLANNERS = {
     "cem_truncated_best": lambda m, h: cem(m, SPACE, horizon=h, population=400, elite_frac=0.1,
                                            iterations=12, sampling="truncated", return_mode="best",
                                            alpha=0.1),
-    "mppi": lambda m, h: mppi(m, SPACE, horizon=h, population=400, iterations=20,
-                              temperature=0.002, noise_std=0.3, smoothing=0.5),
+    "cem_threefry": lambda m, h: cem(m, SPACE, horizon=h, population=400, elite_frac=0.1,
+                                     iterations=12, noise="threefry"),
+    # A fixed noise std limits how precisely MPPI places its mean: keep it small.
+    "mppi": lambda m, h: mppi(m, SPACE, horizon=h, population=400, iterations=40,
+                              temperature=0.002, noise_std=0.1, smoothing=0.5),
 }
 
 
@@ -253,6 +256,8 @@ BAD = [
     (mppi, dict(noise_std=-0.1), ValueError, "noise_std"),
     (mppi, dict(smoothing=1.0), ValueError, "smoothing"),
     (mppi, dict(population=0), ValueError, "population"),
+    (mppi, dict(noise="pink"), ValueError, "noise"),
+    (cem, dict(noise="pink"), ValueError, "noise"),
     (random_shooting, dict(horizon=-1), ValueError, "horizon"),
     (random_shooting, dict(value_fn=3), TypeError, "value_fn"),
 ]

@@ -10,6 +10,7 @@ import numpy as np
 
 from jwm.planners.base import (PlanInfo, Planner, check_choice, check_int, check_real,
                                space_kind)
+from jwm.planners.noise import NOISE_KINDS, standard_normal
 from jwm.planners.objective import make_evaluator
 
 __all__ = ["cem", "CEMState"]
@@ -29,7 +30,7 @@ def cem(model, action_space, *, horizon: int, population: int, elite_frac: float
         iterations: int = 5, num_elites: int | None = None, alpha: float = 0.0,
         init_std: float | None = None, min_std: float = 0.0, sampling: str = "clip",
         return_mode: str = "mean", warm_start: bool = True, discount: float = 1.0,
-        value_fn=None, particles: int = 1) -> Planner:
+        value_fn=None, particles: int = 1, noise: str = "hash") -> Planner:
     """Builds a CEM planner.
 
     Each of ``iterations`` rounds samples ``population`` sequences, scores them with the
@@ -58,6 +59,8 @@ def cem(model, action_space, *, horizon: int, population: int, elite_frac: float
       warm_start: shift the final mean one step forward for the next call (the new
         last step starts at the centre of the action space / uniform).
       discount, value_fn, particles: the objective, see `population_returns`.
+      noise: Gaussian source for ``sampling="clip"``: ``"hash"`` (fast, default) or
+        ``"threefry"`` (``jax.random.normal``); see `jwm.planners.noise`.
 
     Returns:
       `Planner` whose ``plan`` returns ``(action [*action_shape], CEMState, PlanInfo)``.
@@ -77,6 +80,7 @@ def cem(model, action_space, *, horizon: int, population: int, elite_frac: float
     min_std = check_real(name, "min_std", min_std, low=0.0)
     sampling = check_choice(name, "sampling", sampling, ("clip", "truncated"))
     return_mode = check_choice(name, "return_mode", return_mode, ("mean", "best"))
+    noise = check_choice(name, "noise", noise, NOISE_KINDS)
     evaluate = make_evaluator(name, model, discount=discount, value_fn=value_fn,
                               particles=particles)
 
@@ -91,13 +95,12 @@ def cem(model, action_space, *, horizon: int, population: int, elite_frac: float
             std0 = jnp.full(action_space.shape, init_std, jnp.float32)
         std0 = jnp.broadcast_to(jnp.maximum(std0, min_std), (horizon,) + action_space.shape)
         fresh_step = centre
-        sample, refit, to_sequence = _box_ops(low, high, population, num_elites, sampling,
-                                               min_std)
+        sample, refit, to_sequence = _box_ops(low, high, population, sampling, min_std, noise)
     else:
         n = action_space.n
         std0 = None
         fresh_step = jnp.full((n,), 1.0 / n, jnp.float32)
-        sample, refit, to_sequence = _discrete_ops(n, population, num_elites)
+        sample, refit, to_sequence = _discrete_ops(n, population)
 
     def init(key):
         del key
@@ -109,12 +112,13 @@ def cem(model, action_space, *, horizon: int, population: int, elite_frac: float
             k_sample, k_eval = jax.random.split(iter_key)
             actions = sample(k_sample, dist)
             returns, bad = evaluate(params, latent, actions, k_eval)
-            elite_returns, elite_idx = jax.lax.top_k(returns, num_elites)
+            _, elite_idx = jax.lax.top_k(returns, num_elites)
             new_dist = refit(dist, actions[elite_idx], alpha)
-            improved = elite_returns[0] > best_ret
-            best_seq = jnp.where(improved, actions[elite_idx[0]], best_seq)
-            best_ret = jnp.where(improved, elite_returns[0], best_ret)
-            return (new_dist, best_seq, best_ret, nonfinite + bad), elite_returns.mean()
+            i_best = jnp.argmax(returns)
+            improved = returns[i_best] > best_ret
+            best_seq = jnp.where(improved, actions[i_best], best_seq)
+            best_ret = jnp.where(improved, returns[i_best], best_ret)
+            return (new_dist, best_seq, best_ret, nonfinite + bad), returns[elite_idx].mean()
 
         k_iters, k_final = jax.random.split(key)
         dist0 = (plan_state.mean,) if std0 is None else (plan_state.mean, std0)
@@ -137,7 +141,7 @@ def cem(model, action_space, *, horizon: int, population: int, elite_frac: float
     return Planner(init=init, plan=plan)
 
 
-def _box_ops(low, high, population, num_elites, sampling, min_std):
+def _box_ops(low, high, population, sampling, min_std, noise):
     """Sampling, refitting and sequence extraction for per-step Gaussians."""
 
     def sample(key, dist):
@@ -148,7 +152,7 @@ def _box_ops(low, high, population, num_elites, sampling, min_std):
             hi = (high - mean) / std
             z = jax.random.truncated_normal(key, lo, hi, shape, mean.dtype)
             return jnp.clip(mean + std * z, low, high)
-        return jnp.clip(mean + std * jax.random.normal(key, shape, mean.dtype), low, high)
+        return jnp.clip(mean + std * standard_normal(key, shape, noise, mean.dtype), low, high)
 
     def refit(dist, elites, alpha):
         mean, std = dist
@@ -164,7 +168,7 @@ def _box_ops(low, high, population, num_elites, sampling, min_std):
     return sample, refit, to_sequence
 
 
-def _discrete_ops(n, population, num_elites):
+def _discrete_ops(n, population):
     """Sampling, refitting and sequence extraction for per-step categoricals."""
 
     def sample(key, dist):

@@ -8,7 +8,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jwm.planners.base import PlanInfo, Planner, check_int, check_real, space_kind
+from jwm.planners.base import PlanInfo, Planner, check_choice, check_int, check_real, space_kind
+from jwm.planners.noise import NOISE_KINDS, standard_normal
 from jwm.planners.objective import make_evaluator
 
 __all__ = ["mppi", "MPPIState", "smoothing_matrix"]
@@ -38,7 +39,7 @@ def smoothing_matrix(horizon: int, smoothing: float) -> np.ndarray:
 def mppi(model, action_space, *, horizon: int, population: int, iterations: int = 1,
          temperature: float = 1.0, noise_std: float | None = None, smoothing: float = 0.0,
          warm_start: bool = True, discount: float = 1.0, value_fn=None,
-         particles: int = 1) -> Planner:
+         particles: int = 1, noise: str = "hash") -> Planner:
     """Builds an MPPI planner (Williams et al.), for Box actions.
 
     Each iteration perturbs the nominal sequence with Gaussian noise of std
@@ -55,6 +56,7 @@ def mppi(model, action_space, *, horizon: int, population: int, iterations: int 
       smoothing: in [0, 1), AR(1) correlation of the noise between steps.
       warm_start: shift the nominal sequence one step forward for the next call.
       discount, value_fn, particles: the objective, see `population_returns`.
+      noise: ``"hash"`` (fast, default) or ``"threefry"``; see `jwm.planners.noise`.
 
     Returns:
       `Planner` whose ``plan`` returns ``(action, MPPIState, PlanInfo)``.
@@ -66,6 +68,7 @@ def mppi(model, action_space, *, horizon: int, population: int, iterations: int 
     iterations = check_int(name, "iterations", iterations)
     temperature = check_real(name, "temperature", temperature, low=0.0, low_open=True)
     smoothing = check_real(name, "smoothing", smoothing, low=0.0, high=1.0, high_open=True)
+    noise = check_choice(name, "noise", noise, NOISE_KINDS)
     evaluate = make_evaluator(name, model, discount=discount, value_fn=value_fn,
                               particles=particles)
     low = jnp.asarray(action_space.low)
@@ -86,9 +89,9 @@ def mppi(model, action_space, *, horizon: int, population: int, iterations: int 
         def iteration(carry, iter_key):
             mean, best_seq, best_ret, nonfinite = carry
             k_noise, k_eval = jax.random.split(iter_key)
-            white = jax.random.normal(k_noise, (population, horizon) + action_shape)
-            noise = jnp.einsum("ts,ps...->pt...", filt, white) if smoothing > 0 else white
-            actions = jnp.clip(mean + sigma * noise, low, high)
+            white = standard_normal(k_noise, (population, horizon) + action_shape, noise)
+            correlated = jnp.einsum("ts,ps...->pt...", filt, white) if smoothing > 0 else white
+            actions = jnp.clip(mean + sigma * correlated, low, high)
             returns, bad = evaluate(params, latent, actions, k_eval)
             weights = jax.nn.softmax((returns - returns.max()) / temperature)
             mean = jnp.tensordot(weights, actions, axes=1)
