@@ -50,6 +50,7 @@ import evosax
 import jwm
 from evosax.algorithms import SimpleES
 from jwm.planners.objective import population_returns, sequence_return
+from jwm.planners.noise import standard_normal
 
 ENV_NAME = "gymnax:Pendulum-v1"
 HORIZON = 30
@@ -340,12 +341,17 @@ def make_diagnostics(model, action_space, latent, key, actions):
     """
     low, high = jnp.asarray(action_space.low), jnp.asarray(action_space.high)
 
-    @jax.jit
-    def sampling(key):
-        # 5 x [500, 30, 1] normals + clip: what jwm's Box sampler draws per plan call.
-        keys = jax.random.split(key, ITERATIONS)
-        return jax.vmap(lambda k: jnp.clip(
-            jax.random.normal(k, (POPULATION, HORIZON, 1)), low, high))(keys)
+    def make_sampling(kind):
+        @jax.jit
+        def sampling(key):
+            # 5 x [500, 30, 1] normals + clip: what jwm's Box sampler draws per plan call
+            # (kind="hash" is jwm's default; "threefry" is jax.random.normal, which the
+            # evosax CEM pays for).
+            keys = jax.random.split(key, ITERATIONS)
+            return jax.vmap(lambda k: jnp.clip(
+                standard_normal(k, (POPULATION, HORIZON, 1), kind), low, high))(keys)
+
+        return sampling
 
     @jax.jit
     def topk_refit(returns, actions):
@@ -388,7 +394,8 @@ def make_diagnostics(model, action_space, latent, key, actions):
 
     returns = jax.random.normal(key, (POPULATION,))
     return {
-        "sampling_5x500x30_normals": blocking(sampling, key),
+        "sampling_5x500x30_normals_hash": blocking(make_sampling("hash"), key),
+        "sampling_5x500x30_normals_threefry": blocking(make_sampling("threefry"), key),
         "topk_gather_refit_5x": blocking(topk_refit, returns, actions),
         "final_mean_evaluation_1x30": blocking(final_mean_eval, actions[0], key),
         "jwm_evaluator_5x500x30": blocking(evaluator_5x, latent, actions, key),

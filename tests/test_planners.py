@@ -280,3 +280,11 @@ def test_spaces_a_planner_cannot_use_are_rejected():
         cem(linear_model(), "box", horizon=5, population=10)
     with pytest.raises(TypeError, match="model"):
         cem(object(), SPACE, horizon=5, population=10)
+
+
+def test_model_with_non_scalar_reward_gets_a_clear_error():
+    bad = jwm.WorldModel(init=lambda k: (), encode=lambda p, o: o,
+                         step=lambda p, z, a, k: (z, jnp.zeros(1), jnp.ones(())))
+    planner = cem(bad, SPACE, horizon=3, population=8)
+    with pytest.raises(ValueError, match="scalar reward"):
+        planner.plan(planner.init(jax.random.key(0)), (), jnp.zeros(()), jax.random.key(0))

@@ -7,9 +7,10 @@ import numbers
 from typing import Any, Callable, NamedTuple
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["Planner", "PlanInfo", "space_kind"]
+__all__ = ["Planner", "PlanInfo", "box_geometry", "keep_best", "shift_plan", "space_kind"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,3 +97,33 @@ def check_choice(planner: str, name: str, value, choices) -> str:
     if value not in choices:
         raise ValueError(f"{planner}: {name} must be one of {list(choices)}, got {value!r}")
     return value
+
+
+def box_geometry(planner: str, action_space, spread_name: str, spread):
+    """``(low, high, centre, spread)`` of a Box as arrays of its shape.
+
+    ``spread`` is the sampling std: the user's value (checked > 0) or, when None, a
+    quarter of the action range, so that +-2 std spans the box.
+    """
+    low = jnp.asarray(action_space.low)
+    high = jnp.asarray(action_space.high)
+    if spread is None:
+        spread = (high - low) / 4
+    else:
+        spread = jnp.full(action_space.shape,
+                          check_real(planner, spread_name, spread, low=0.0, low_open=True),
+                          low.dtype)
+    return low, high, (low + high) / 2, spread
+
+
+def shift_plan(sequence, fresh_step):
+    """Warm start: drop the step just taken and append ``fresh_step`` at the end."""
+    return jnp.concatenate([sequence[1:], fresh_step[None]])
+
+
+def keep_best(best_seq, best_return, actions, returns):
+    """The best sequence seen so far, updated with a scored population ``actions [N, H, ...]``."""
+    i = jnp.argmax(returns)
+    improved = returns[i] > best_return
+    return (jnp.where(improved, actions[i], best_seq),
+            jnp.where(improved, returns[i], best_return))

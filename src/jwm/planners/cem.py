@@ -8,8 +8,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jwm.planners.base import (PlanInfo, Planner, check_choice, check_int, check_real,
-                               space_kind)
+from jwm.planners.base import (PlanInfo, Planner, box_geometry, check_choice, check_int,
+                               check_real, keep_best, shift_plan, space_kind)
 from jwm.planners.noise import NOISE_KINDS, standard_normal
 from jwm.planners.objective import make_evaluator
 
@@ -85,16 +85,8 @@ def cem(model, action_space, *, horizon: int, population: int, elite_frac: float
                               particles=particles)
 
     if kind == "box":
-        low = jnp.asarray(action_space.low)
-        high = jnp.asarray(action_space.high)
-        centre = (low + high) / 2
-        if init_std is None:
-            std0 = (high - low) / 4
-        else:
-            check_real(name, "init_std", init_std, low=0.0, low_open=True)
-            std0 = jnp.full(action_space.shape, init_std, jnp.float32)
+        low, high, fresh_step, std0 = box_geometry(name, action_space, "init_std", init_std)
         std0 = jnp.broadcast_to(jnp.maximum(std0, min_std), (horizon,) + action_space.shape)
-        fresh_step = centre
         sample, refit, to_sequence = _box_ops(low, high, population, sampling, min_std, noise)
     else:
         n = action_space.n
@@ -114,10 +106,7 @@ def cem(model, action_space, *, horizon: int, population: int, elite_frac: float
             returns, bad = evaluate(params, latent, actions, k_eval)
             _, elite_idx = jax.lax.top_k(returns, num_elites)
             new_dist = refit(dist, actions[elite_idx], alpha)
-            i_best = jnp.argmax(returns)
-            improved = returns[i_best] > best_ret
-            best_seq = jnp.where(improved, actions[i_best], best_seq)
-            best_ret = jnp.where(improved, returns[i_best], best_ret)
+            best_seq, best_ret = keep_best(best_seq, best_ret, actions, returns)
             return (new_dist, best_seq, best_ret, nonfinite + bad), returns[elite_idx].mean()
 
         k_iters, k_final = jax.random.split(key)
@@ -133,7 +122,7 @@ def cem(model, action_space, *, horizon: int, population: int, elite_frac: float
             chosen = to_sequence(mean)
             chosen_ret, bad = evaluate(params, latent, chosen[None], k_final)
             chosen_ret, nonfinite = chosen_ret[0], nonfinite + bad
-        next_mean = jnp.concatenate([mean[1:], fresh_step[None]]) if warm_start else init(key).mean
+        next_mean = shift_plan(mean, fresh_step) if warm_start else init(key).mean
         info = PlanInfo(plan=chosen, predicted_return=chosen_ret, best_return=best_ret,
                         iteration_returns=iter_returns, num_nonfinite=nonfinite)
         return chosen[0], CEMState(mean=next_mean), info

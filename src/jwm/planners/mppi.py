@@ -8,7 +8,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jwm.planners.base import PlanInfo, Planner, check_choice, check_int, check_real, space_kind
+from jwm.planners.base import (PlanInfo, Planner, box_geometry, check_choice, check_int,
+                               check_real, keep_best, shift_plan, space_kind)
 from jwm.planners.noise import NOISE_KINDS, standard_normal
 from jwm.planners.objective import make_evaluator
 
@@ -71,13 +72,7 @@ def mppi(model, action_space, *, horizon: int, population: int, iterations: int 
     noise = check_choice(name, "noise", noise, NOISE_KINDS)
     evaluate = make_evaluator(name, model, discount=discount, value_fn=value_fn,
                               particles=particles)
-    low = jnp.asarray(action_space.low)
-    high = jnp.asarray(action_space.high)
-    centre = (low + high) / 2
-    if noise_std is None:
-        sigma = (high - low) / 4
-    else:
-        sigma = check_real(name, "noise_std", noise_std, low=0.0, low_open=True)
+    low, high, centre, sigma = box_geometry(name, action_space, "noise_std", noise_std)
     filt = jnp.asarray(smoothing_matrix(horizon, smoothing))
     action_shape = tuple(action_space.shape)
 
@@ -95,10 +90,7 @@ def mppi(model, action_space, *, horizon: int, population: int, iterations: int 
             returns, bad = evaluate(params, latent, actions, k_eval)
             weights = jax.nn.softmax((returns - returns.max()) / temperature)
             mean = jnp.tensordot(weights, actions, axes=1)
-            i_best = jnp.argmax(returns)
-            improved = returns[i_best] > best_ret
-            best_seq = jnp.where(improved, actions[i_best], best_seq)
-            best_ret = jnp.where(improved, returns[i_best], best_ret)
+            best_seq, best_ret = keep_best(best_seq, best_ret, actions, returns)
             return (mean, best_seq, best_ret, nonfinite + bad), jnp.dot(weights, returns)
 
         k_iters, k_final = jax.random.split(key)
@@ -108,7 +100,7 @@ def mppi(model, action_space, *, horizon: int, population: int, iterations: int 
             iteration, carry0, jax.random.split(k_iters, iterations))
         mean = jnp.clip(mean, low, high)
         mean_ret, bad = evaluate(params, latent, mean[None], k_final)
-        next_mean = jnp.concatenate([mean[1:], centre[None]]) if warm_start else init(key).mean
+        next_mean = shift_plan(mean, centre) if warm_start else init(key).mean
         info = PlanInfo(plan=mean, predicted_return=mean_ret[0], best_return=best_ret,
                         iteration_returns=iter_returns, num_nonfinite=nonfinite + bad)
         return mean[0], MPPIState(mean=next_mean), info

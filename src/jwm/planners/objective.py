@@ -32,6 +32,8 @@ def sequence_return(model, params, latent, actions, key, *, discount: float = 1.
         z, weight, total = carry
         action, step_key = xs
         z, reward, model_discount = model.step(params, z, action, step_key)
+        _check_scalar("reward", reward)
+        _check_scalar("discount", model_discount)
         total = total + weight * reward
         weight = weight * discount * model_discount
         return (z, weight, total), None
@@ -41,6 +43,14 @@ def sequence_return(model, params, latent, actions, key, *, discount: float = 1.
     if value_fn is not None:
         total = total + weight * value_fn(params, z)
     return total
+
+
+def _check_scalar(name, value):
+    # Caught at trace time: a [1]-shaped reward would otherwise surface as a scan
+    # carry-shape error far from the model that produced it.
+    shape = jnp.shape(value)
+    if shape != ():
+        raise ValueError(f"model.step must return a scalar {name}, got shape {shape}")
 
 
 def worst_score(dtype=jnp.float32):

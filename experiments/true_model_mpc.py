@@ -1,0 +1,141 @@
+"""True-model MPC: how well each planner controls an environment given a perfect model.
+
+For every (environment, planner) pair this runs whole MPC episodes for several seeds as
+one jitted, vmapped program and writes ``experiments/results/true_model_mpc_<env>_<planner>.json``
+in the results schema of DESIGN.md (one evaluation point: the model is not learned, so
+``env_steps`` is ``[0]``), plus one PNG per environment comparing the planners with
+uniformly random actions.
+
+    python experiments/true_model_mpc.py                 # all settings below
+    python experiments/true_model_mpc.py --only pendulum --seeds 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import jax
+import numpy as np
+from tqdm.auto import tqdm
+
+import jwm
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+# (group, env name, env kwargs, planner label, planner factory, planner config)
+SETTINGS = [
+    ("pendulum", "gymnax:Pendulum-v1", {}, "cem",
+     dict(horizon=30, population=500, elite_frac=0.1, iterations=5)),
+    ("pendulum", "gymnax:Pendulum-v1", {}, "mppi",
+     dict(horizon=30, population=500, iterations=3, temperature=1.0, smoothing=0.3)),
+    ("pendulum", "gymnax:Pendulum-v1", {}, "random_shooting", dict(horizon=30, population=2500)),
+    ("cartpole", "gymnax:CartPole-v1", {}, "random_shooting", dict(horizon=80, population=1024)),
+    ("cartpole", "gymnax:CartPole-v1", {}, "cem",
+     dict(horizon=50, population=128, iterations=3, alpha=0.5)),
+    ("inverted_pendulum", "brax:inverted_pendulum", {"backend": "spring", "max_episode_steps": 200},
+     "random_shooting", dict(horizon=10, population=64)),
+]
+FACTORIES = {"cem": jwm.planners.cem, "mppi": jwm.planners.mppi,
+             "random_shooting": jwm.planners.random_shooting}
+
+
+def random_actions(action_space) -> jwm.Planner:
+    """The baseline: a planner record that ignores the model and acts uniformly."""
+    return jwm.Planner(init=lambda key: (),
+                       plan=lambda state, params, latent, key: (action_space.sample(key), state, None))
+
+
+def run(env, planner, seeds: int, seed: int):
+    model = jwm.models.true_model(env)
+
+    def episode(key):
+        ep = jwm.agents.mpc_episode(env, model, planner, (), key)
+        return ep.total_return, ep.length
+
+    keys = jax.random.split(jax.random.key(seed), seeds)
+    start = time.perf_counter()
+    returns, lengths = jax.block_until_ready(jax.jit(jax.vmap(episode))(keys))
+    return np.asarray(returns, np.float64), np.asarray(lengths), time.perf_counter() - start
+
+
+def _random_baseline_planner(env):
+    # mpc_episode reads info.predicted_return and info.num_nonfinite; give it zeros.
+    base = random_actions(env.action_space)
+
+    def plan(state, params, latent, key):
+        action, state, _ = base.plan(state, params, latent, key)
+        zero = jax.numpy.zeros(())
+        return action, state, jwm.planners.PlanInfo(None, zero, zero, zero, zero.astype(np.int32))
+
+    return jwm.Planner(init=base.init, plan=plan)
+
+
+def write_json(path: str, record: dict) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(record, f, indent=2)
+    os.replace(tmp, path)
+
+
+def plot(group: str, rows: list[dict], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    labels = [r["label"] for r in rows]
+    for i, r in enumerate(rows):
+        ax.scatter(np.full(len(r["returns"]), i), r["returns"], alpha=0.6, color="C0")
+        ax.hlines(np.mean(r["returns"]), i - 0.3, i + 0.3, color="C3")
+    ax.set_xticks(range(len(rows)), labels, rotation=15)
+    ax.set_ylabel("episode return")
+    ax.set_title(f"true-model MPC on {rows[0]['env']}\n(dots: seeds, red: mean over seeds)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", default=None, help="run one group: " +
+                        ", ".join(sorted({s[0] for s in SETTINGS})))
+    args = parser.parse_args(argv)
+    os.makedirs(RESULTS, exist_ok=True)
+    settings = [s for s in SETTINGS if args.only in (None, s[0])]
+    by_group: dict[str, list[dict]] = {}
+    device = f"{jax.devices()[0].platform}: {jax.devices()[0].device_kind}, {os.cpu_count()} cores"
+    for group, env_name, env_kwargs, label, config in tqdm(settings, desc="settings"):
+        env = jwm.envs.make(env_name, **env_kwargs)
+        planner = FACTORIES[label](jwm.models.true_model(env), env.action_space, **config)
+        returns, lengths, wall = run(env, planner, args.seeds, args.seed)
+        name = f"true_model_mpc_{group}_{label}"
+        write_json(os.path.join(RESULTS, name + ".json"), {
+            "env": env_name, "algorithm": f"{label} MPC, true model",
+            "config": {"env_kwargs": env_kwargs, "planner": config},
+            "seeds": args.seeds, "env_steps": [0],
+            "eval_returns": [[float(r)] for r in returns],
+            "episode_lengths": lengths.tolist(), "mean_return": float(returns.mean()),
+            "wall_time_s": wall, "device": device, "jax": jax.__version__,
+        })
+        rows = by_group.setdefault(group, [])
+        if not rows:
+            base_returns, _, _ = run(env, _random_baseline_planner(env), args.seeds, args.seed)
+            rows.append({"label": "random actions", "returns": base_returns.tolist(), "env": env_name})
+        rows.append({"label": label, "returns": returns.tolist(), "env": env_name})
+        tqdm.write(f"{env_name:28s} {label:16s} mean return {returns.mean():9.2f} "
+                   f"(min {returns.min():.1f}, max {returns.max():.1f}) in {wall:.1f} s")
+    for group, rows in by_group.items():
+        plot(group, rows, os.path.join(RESULTS, f"true_model_mpc_{group}.png"))
+        write_json(os.path.join(RESULTS, f"true_model_mpc_{group}_summary.json"),
+                   {"env": rows[0]["env"], "seeds": args.seeds, "device": device,
+                    "mean_returns": {r["label"]: float(np.mean(r["returns"])) for r in rows}})
+
+
+if __name__ == "__main__":
+    main()
