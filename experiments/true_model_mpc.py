@@ -61,18 +61,6 @@ def run(env, planner, seeds: int, seed: int):
     return np.asarray(returns, np.float64), np.asarray(lengths), time.perf_counter() - start
 
 
-def _random_baseline_planner(env):
-    # mpc_episode reads info.predicted_return and info.num_nonfinite; give it zeros.
-    base = random_actions(env.action_space)
-
-    def plan(state, params, latent, key):
-        action, state, _ = base.plan(state, params, latent, key)
-        zero = jax.numpy.zeros(())
-        return action, state, jwm.planners.PlanInfo(None, zero, zero, zero, zero.astype(np.int32))
-
-    return jwm.Planner(init=base.init, plan=plan)
-
-
 def write_json(path: str, record: dict) -> None:
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
@@ -125,7 +113,7 @@ def main(argv=None) -> None:
         })
         rows = by_group.setdefault(group, [])
         if not rows:
-            base_returns, _, _ = run(env, _random_baseline_planner(env), args.seeds, args.seed)
+            base_returns, _, _ = run(env, random_actions(env.action_space), args.seeds, args.seed)
             rows.append({"label": "random actions", "returns": base_returns.tolist(), "env": env_name})
         rows.append({"label": label, "returns": returns.tolist(), "env": env_name})
         tqdm.write(f"{env_name:28s} {label:16s} mean return {returns.mean():9.2f} "

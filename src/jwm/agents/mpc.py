@@ -19,8 +19,10 @@ class Episode(NamedTuple):
       rewards: ``[T]``, 0 once the episode is over.
       dones: ``[T]`` bool, the episode is over after this step (terminated or truncated).
       active: ``[T]`` bool, the step happened inside the episode (before it ended).
-      predicted_returns: ``[T]``, the planner's predicted return at each step.
-      num_nonfinite: ``[T]`` int32, non-finite candidate returns the planner discarded.
+      predicted_returns: ``[T]``, the planner's predicted return at each step (NaN if
+        its info has no ``predicted_return``).
+      num_nonfinite: ``[T]`` int32, non-finite candidate returns the planner discarded
+        (0 if its info has no ``num_nonfinite``).
       total_return: scalar, the undiscounted episode return.
       length: int32, the number of steps inside the episode.
     """
@@ -84,7 +86,10 @@ def mpc_episode(env, model, planner, params, key, *, num_steps: int | None = Non
         done = done | step_done
         if progress is not None:
             jax.debug.callback(progress, t)
-        out = (obs, action, reward, done, active, info.predicted_return, info.num_nonfinite)
+        # Records are open: a user's planner may report neither field.
+        predicted = getattr(info, "predicted_return", jnp.full((), jnp.nan, jnp.float32))
+        nonfinite = getattr(info, "num_nonfinite", jnp.zeros((), jnp.int32))
+        out = (obs, action, reward, done, active, predicted, nonfinite)
         return (env_state, next_obs, plan_state, done), out
 
     carry0 = (env_state, obs, plan_state, jnp.zeros((), bool))

@@ -15,13 +15,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["NOISE_KINDS", "standard_normal", "hashed_bits"]
+__all__ = ["NOISE_KINDS", "standard_normal", "hashed_bits", "mix32"]
 
 NOISE_KINDS = ("hash", "threefry")
 _GOLDEN = 0x9E3779B9
 
 
-def _mix(x, multiplier_a: int, multiplier_b: int):
+def mix32(x, multiplier_a: int = 0x7FEB352D, multiplier_b: int = 0x846CA68B):
+    """A multiply-xorshift integer hash of uint32 ``x`` (elementwise)."""
     x = x ^ (x >> 16)
     x = x * jnp.uint32(multiplier_a)
     x = x ^ (x >> 15)
@@ -36,8 +37,8 @@ def hashed_bits(key: jax.Array, shape) -> jax.Array:
         raise ValueError(f"hashed_bits: shape {shape} has {size} >= 2**32 elements")
     seed = jax.random.bits(key, (2,), jnp.uint32)
     counter = jax.lax.iota(jnp.uint32, size).reshape(shape)
-    x = _mix(counter * jnp.uint32(_GOLDEN) + seed[0], 0x7FEB352D, 0x846CA68B)
-    return _mix(x ^ seed[1], 0x2C1B3C6D, 0x297A2D39)
+    x = mix32(counter * jnp.uint32(_GOLDEN) + seed[0], 0x7FEB352D, 0x846CA68B)
+    return mix32(x ^ seed[1], 0x2C1B3C6D, 0x297A2D39)
 
 
 def standard_normal(key: jax.Array, shape, kind: str = "hash", dtype=jnp.float32) -> jax.Array:

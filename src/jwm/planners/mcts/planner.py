@@ -1,0 +1,360 @@
+"""`mcts`: Monte Carlo tree search as a `Planner`, with UCT, PUCT and Gumbel rules."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jwm.planners.base import Planner, check_choice, check_int, check_real, space_kind
+from jwm.planners.mcts import selection
+from jwm.planners.mcts.continuous import SampledLatent, sampled_action_model, uniform_proposal
+from jwm.planners.mcts.qtransforms import completed_by_mix_value
+from jwm.planners.mcts.search import NodeEvaluation, init_tree, search
+from jwm.planners.mcts.subtree import extract_subtree, latents_match
+from jwm.planners.mcts.tree import ROOT, UNVISITED, Tree, empty_tree, qvalues
+from jwm.planners.objective import sequence_return
+
+__all__ = ["mcts", "MCTSInfo", "MCTSState", "RULES"]
+
+RULES = ("puct", "gumbel", "uct")
+
+
+class MCTSInfo(NamedTuple):
+    """What one MCTS `plan` call reports.
+
+    Attributes:
+      visit_counts: ``[A]`` int32, root visit counts.
+      action_weights: ``[A]``, the search policy (visit frequencies for PUCT/UCT,
+        ``softmax(logits + completed Q)`` for Gumbel).
+      root_value: scalar, the root's backed-up value.
+      qvalues: ``[A]``, root action values (meaningful where visited).
+      tree: the `Tree` of the search.
+      predicted_return: the root value again, under the name agent loops record.
+      num_nonfinite: int32, expansions with a NaN/inf model output (made terminal).
+    """
+
+    visit_counts: jax.Array
+    action_weights: jax.Array
+    root_value: jax.Array
+    qvalues: jax.Array
+    tree: Tree
+    predicted_return: jax.Array
+    num_nonfinite: jax.Array
+
+
+class MCTSState(NamedTuple):
+    """Carried between calls when ``reuse_tree=True``.
+
+    Attributes:
+      tree: the last search's tree.
+      action: the action taken from its root.
+      valid: False before the first search.
+    """
+
+    tree: Tree
+    action: jax.Array
+    valid: jax.Array
+
+
+def _logits_from_probs(probs):
+    return jnp.log(jnp.maximum(probs, jnp.finfo(probs.dtype).tiny))
+
+
+def _mask_logits(logits, invalid):
+    # A finite floor instead of -inf: when every action is invalid (a terminal state)
+    # the softmax must stay finite.
+    logits = logits - logits.max()
+    return jnp.where(invalid, jnp.finfo(logits.dtype).min, logits)
+
+
+def mcts(model, action_space, *, num_simulations: int, rule: str = "puct",
+         prior_fn: Callable | None = None, value_fn: Callable | None = None,
+         invalid_actions_fn: Callable | None = None, rollout_depth: int = 0,
+         num_rollouts: int = 1, rollout_aggregate: str = "mean",
+         discount: float = 1.0, max_depth: int | None = None,
+         dirichlet_fraction: float = 0.25, dirichlet_alpha: float = 0.3,
+         pb_c_init: float = 1.25, pb_c_base: float = 19652.0, uct_c: float = 1.4142135,
+         gumbel_scale: float = 1.0, max_num_considered_actions: int = 16,
+         value_scale: float = 0.1, maxvisit_init: float = 50.0,
+         temperature: float = 1.0, reuse_tree: bool = False, latent_example: Any = None,
+         tree_capacity: int | None = None, num_sampled_actions: int = 8,
+         proposal_fn: Callable | None = None) -> Planner:
+    """Builds an MCTS planner over a `Discrete(n)` or a `Box` action space.
+
+    Box actions (sampled MuZero): every node draws ``num_sampled_actions`` candidate
+    actions from ``proposal_fn(params, latent, key) -> [K, *action_shape]`` (uniform
+    in the box when None) and the search runs over them with uniform priors; the
+    returned action is the chosen candidate. Rollouts then act uniformly at random.
+
+    Leaves are evaluated by ``value_fn`` (``value_fn(params, latent) -> scalar``),
+    after ``rollout_depth`` uniformly random valid actions through the model when
+    ``rollout_depth > 0`` (classic MCTS; the discounted rollout return plus the
+    bootstrapped ``value_fn``, or 0 without one), over ``num_rollouts`` independent
+    rollouts run in parallel and combined by ``rollout_aggregate``: ``"mean"`` (the
+    random policy's value) or ``"max"`` (what the best random continuation achieves,
+    as in single-player MCTS; a far sharper signal where random play fails fast). Priors come from ``prior_fn``
+    (``prior_fn(params, latent) -> [n]`` logits), uniform when None.
+
+    Rules:
+      ``"puct"``: AlphaZero/MuZero PUCT with min-max normalised Q, Dirichlet noise at
+        the root (``dirichlet_fraction`` of ``Dir(dirichlet_alpha)``), ``pb_c_init``,
+        ``pb_c_base``; acts by sampling visit counts ``** (1 / temperature)``.
+      ``"gumbel"``: Gumbel MuZero. Gumbel-top-k at the root with sequential halving
+        over ``max_num_considered_actions``, completed Q-values (``value_scale``,
+        ``maxvisit_init``), deterministic interior selection; acts by the Gumbel
+        argmax (noise scaled by ``gumbel_scale``).
+      ``"uct"``: UCB1 (``uct_c``) on normalised Q, unvisited actions first; acts like
+        PUCT. Meant for rollouts: set ``rollout_depth``.
+
+    Options: ``invalid_actions_fn(params, latent) -> [n] bool`` masks actions at the
+    root and at every node; ``max_depth`` bounds simulation depth (edges);
+    ``discount`` multiplies the model's discount (0 at termination, -1 between the
+    players of a two-player game).
+
+    Subtree reuse (``reuse_tree=True``, PUCT and UCT): the subtree under the action
+    taken becomes the next call's root, its statistics kept, when its latent matches
+    the new one (exactly for integers, to 1e-5 for floats; a mismatch, as from a
+    stochastic model, starts afresh). The tree then holds ``tree_capacity`` nodes
+    (default ``2 * num_simulations + 1``), keeping at most ``tree_capacity -
+    num_simulations`` old ones, and ``latent_example`` (any latent of the model, e.g.
+    ``env.reset(key)[0]`` for the true model) fixes the layout of ``plan_state``.
+
+    Hyperparameter names follow mctx. ``plan(plan_state, params, latent, key)``
+    returns ``(action int32, plan_state, MCTSInfo)``; ``plan_state`` is ``()``
+    without reuse, an `MCTSState` with it.
+    """
+    name = "mcts"
+    if space_kind(action_space, name) == "box":
+        return _continuous(model, action_space, num_sampled_actions=num_sampled_actions,
+                           proposal_fn=proposal_fn, prior_fn=prior_fn,
+                           invalid_actions_fn=invalid_actions_fn, reuse_tree=reuse_tree,
+                           num_simulations=num_simulations, rule=rule, value_fn=value_fn,
+                           rollout_depth=rollout_depth, num_rollouts=num_rollouts,
+                           rollout_aggregate=rollout_aggregate, discount=discount,
+                           max_depth=max_depth, dirichlet_fraction=dirichlet_fraction,
+                           dirichlet_alpha=dirichlet_alpha, pb_c_init=pb_c_init,
+                           pb_c_base=pb_c_base, uct_c=uct_c, gumbel_scale=gumbel_scale,
+                           max_num_considered_actions=max_num_considered_actions,
+                           value_scale=value_scale, maxvisit_init=maxvisit_init,
+                           temperature=temperature)
+    if proposal_fn is not None:
+        raise ValueError(f"{name}: proposal_fn is for Box action spaces; got {action_space!r}")
+    num_actions = int(action_space.n)
+    num_simulations = check_int(name, "num_simulations", num_simulations)
+    rule = check_choice(name, "rule", rule, RULES)
+    rollout_depth = check_int(name, "rollout_depth", rollout_depth, minimum=0)
+    num_rollouts = check_int(name, "num_rollouts", num_rollouts)
+    rollout_aggregate = check_choice(name, "rollout_aggregate", rollout_aggregate, ("mean", "max"))
+    discount = check_real(name, "discount", discount, low=0.0, high=1.0)
+    if max_depth is not None:
+        max_depth = check_int(name, "max_depth", max_depth)
+    dirichlet_fraction = check_real(name, "dirichlet_fraction", dirichlet_fraction, low=0.0, high=1.0)
+    dirichlet_alpha = check_real(name, "dirichlet_alpha", dirichlet_alpha, low=0.0, low_open=True)
+    pb_c_init = check_real(name, "pb_c_init", pb_c_init, low=0.0)
+    pb_c_base = check_real(name, "pb_c_base", pb_c_base, low=0.0, low_open=True)
+    uct_c = check_real(name, "uct_c", uct_c, low=0.0)
+    gumbel_scale = check_real(name, "gumbel_scale", gumbel_scale, low=0.0)
+    max_considered = check_int(name, "max_num_considered_actions", max_num_considered_actions)
+    value_scale = check_real(name, "value_scale", value_scale, low=0.0, low_open=True)
+    maxvisit_init = check_real(name, "maxvisit_init", maxvisit_init, low=0.0)
+    temperature = check_real(name, "temperature", temperature, low=0.0)
+    if reuse_tree:
+        if rule == "gumbel":
+            raise ValueError(f"{name}: reuse_tree is not supported with rule='gumbel' "
+                             "(sequential halving schedules a fresh root); use 'puct' or 'uct'")
+        if latent_example is None:
+            raise ValueError(f"{name}: reuse_tree=True needs latent_example (any latent of "
+                             "the model) to lay out the carried tree")
+        capacity = 2 * num_simulations + 1 if tree_capacity is None else check_int(
+            name, "tree_capacity", tree_capacity, minimum=num_simulations + 2)
+    else:
+        capacity = num_simulations + 1
+    if max_depth is None:
+        max_depth = capacity - 1
+    for fn_name, fn in (("prior_fn", prior_fn), ("value_fn", value_fn),
+                        ("invalid_actions_fn", invalid_actions_fn)):
+        if fn is not None and not callable(fn):
+            raise TypeError(f"{name}: {fn_name} must be callable or None, got {fn!r}")
+    for field in ("init", "encode", "step"):
+        if not callable(getattr(model, field, None)):
+            raise TypeError(f"{name}: model must have a callable {field!r} (a WorldModel)")
+
+    def priors(params, latent):
+        if prior_fn is None:
+            return jnp.zeros((num_actions,), jnp.float32)
+        logits = jnp.asarray(prior_fn(params, latent))
+        if logits.shape != (num_actions,):
+            raise ValueError(f"{name}: prior_fn must return logits of shape ({num_actions},), "
+                             f"got {logits.shape}")
+        return logits.astype(jnp.float32)
+
+    def invalid(params, latent):
+        if invalid_actions_fn is None:
+            return jnp.zeros((num_actions,), bool)
+        mask = jnp.asarray(invalid_actions_fn(params, latent))
+        if mask.shape != (num_actions,):
+            raise ValueError(f"{name}: invalid_actions_fn must return shape ({num_actions},), "
+                             f"got {mask.shape}")
+        return mask.astype(bool)
+
+    def leaf_value(params, latent, mask, key):
+        if rollout_depth == 0:
+            v = 0.0 if value_fn is None else value_fn(params, latent)
+            return jnp.asarray(v, jnp.float32).reshape(())
+        # Uniform over the valid actions here; deeper states reuse this mask (a
+        # rollout is a cheap estimate, not a search).
+        logits = jnp.where(mask, -jnp.inf, 0.0)
+        logits = jnp.where(mask.all(), 0.0, logits)
+
+        def one_rollout(k):
+            k_actions, k_model = jax.random.split(k)
+            actions = jax.random.categorical(k_actions, logits, shape=(rollout_depth,))
+            return sequence_return(model, params, latent, actions.astype(jnp.int32), k_model,
+                                   discount=discount, value_fn=value_fn)
+
+        returns = jax.vmap(one_rollout)(jax.random.split(key, num_rollouts))
+        return returns.max() if rollout_aggregate == "max" else returns.mean()
+
+    def evaluate(params, latent, key):
+        mask = invalid(params, latent)
+        return NodeEvaluation(prior_logits=priors(params, latent),
+                              value=leaf_value(params, latent, mask, key), invalid_actions=mask)
+
+    table = jnp.asarray(selection.considered_visits_table(max_considered, num_simulations))
+
+    def select(tree, node, depth, salt):
+        if rule == "puct":
+            scores = selection.puct_scores(tree, node, pb_c_init=pb_c_init, pb_c_base=pb_c_base)
+        elif rule == "uct":
+            scores = selection.uct_scores(tree, node, exploration=uct_c)
+        else:
+            scores = jax.lax.cond(
+                depth == 0,
+                lambda: selection.gumbel_root_scores(tree, node, table, max_considered,
+                                                     value_scale=value_scale,
+                                                     maxvisit_init=maxvisit_init),
+                lambda: selection.gumbel_interior_scores(tree, node, value_scale=value_scale,
+                                                         maxvisit_init=maxvisit_init))
+        return selection.masked_argmax(scores, tree.invalid_actions[node], salt)
+
+    def init(key):
+        del key
+        if not reuse_tree:
+            return ()
+        return MCTSState(tree=empty_tree(capacity, num_actions, latent_example),
+                         action=jnp.int32(0), valid=jnp.array(False))
+
+    def start(plan_state, latent, root):
+        """The tree to search from and how many of its nodes are already filled."""
+        fresh = init_tree(capacity, latent, root, None)
+        if not reuse_tree:
+            return fresh, 0
+        child = plan_state.tree.children_index[ROOT, plan_state.action]
+        sub, size = extract_subtree(plan_state.tree, jnp.maximum(child, 0),
+                                    keep=capacity - num_simulations)
+        reuse = (plan_state.valid & (child != UNVISITED)
+                 & latents_match(jax.tree.map(lambda x: x[ROOT], sub.embeddings), latent))
+        # The kept root gets this call's latent, priors (with fresh noise) and mask.
+        sub = sub.replace(
+            children_prior_logits=sub.children_prior_logits.at[ROOT].set(root.prior_logits),
+            invalid_actions=sub.invalid_actions.at[ROOT].set(root.invalid_actions),
+            embeddings=jax.tree.map(lambda buf, x: buf.at[ROOT].set(x), sub.embeddings, latent))
+        tree = jax.tree.map(lambda a, b: jnp.where(reuse, a, b), sub, fresh)
+        return tree, jnp.where(reuse, size - 1, 0)
+
+    def plan(plan_state, params, latent, key):
+        k_root, k_noise, k_search, k_act = jax.random.split(key, 4)
+        root = evaluate(params, latent, k_root)
+        gumbel = None
+        if rule == "puct" and dirichlet_fraction > 0:
+            noise = jax.random.dirichlet(k_noise, jnp.full((num_actions,), dirichlet_alpha))
+            probs = (1 - dirichlet_fraction) * jax.nn.softmax(root.prior_logits) \
+                + dirichlet_fraction * noise
+            root = root._replace(prior_logits=_logits_from_probs(probs))
+        if rule == "gumbel":
+            gumbel = gumbel_scale * jax.random.gumbel(k_noise, (num_actions,))
+        root = root._replace(prior_logits=_mask_logits(root.prior_logits, root.invalid_actions))
+        tree, filled = start(plan_state, latent, root)
+        if gumbel is not None:
+            tree = tree.replace(root_gumbel=gumbel)
+        tree = search(tree, model=model, params=params, key=k_search,
+                      num_simulations=num_simulations, first_simulation=filled, select=select,
+                      evaluate=evaluate, discount=discount, max_depth=max_depth)
+        action, weights = _act(tree, k_act)
+        if reuse_tree:
+            plan_state = MCTSState(tree=tree, action=action, valid=jnp.array(True))
+        info = MCTSInfo(visit_counts=tree.children_visits[ROOT], action_weights=weights,
+                        root_value=tree.node_values[ROOT], qvalues=qvalues(tree, ROOT), tree=tree,
+                        predicted_return=tree.node_values[ROOT],
+                        num_nonfinite=tree.num_nonfinite)
+        return action, plan_state, info
+
+    def _act(tree, key):
+        visits = tree.children_visits[ROOT]
+        mask = tree.invalid_actions[ROOT]
+        if rule == "gumbel":
+            completed_q = completed_by_mix_value(tree, ROOT, value_scale=value_scale,
+                                                 maxvisit_init=maxvisit_init)
+            scores = selection.gumbel_considered_scores(
+                visits.max(), tree.root_gumbel, tree.children_prior_logits[ROOT],
+                completed_q, visits)
+            action = selection.masked_argmax(scores, mask)
+            weights = jax.nn.softmax(
+                _mask_logits(tree.children_prior_logits[ROOT] + completed_q, mask))
+            return action, weights
+        total = visits.sum()
+        weights = jnp.where(total > 0, visits / jnp.maximum(total, 1), 1.0 / num_actions)
+        if temperature == 0:
+            # Uniform among the most visited: a fixed tie-break (lowest index) biases
+            # every close call the same way, which on CartPole walks the cart off the
+            # track. mctx's temperature-0 sampling breaks ties at random too.
+            valid_visits = jnp.where(mask, -1, visits)
+            best = valid_visits == valid_visits.max()
+            return jax.random.categorical(key, jnp.where(best, 0.0, -jnp.inf)).astype(jnp.int32), weights
+        logits = _logits_from_probs(weights)
+        logits = (logits - logits.max()) / temperature
+        return jax.random.categorical(key, jnp.where(mask, -jnp.inf, logits)).astype(jnp.int32), weights
+
+    return Planner(init=init, plan=plan)
+
+
+def _continuous(model, action_space, *, num_sampled_actions, proposal_fn, prior_fn,
+                invalid_actions_fn, reuse_tree, value_fn, **search_options) -> Planner:
+    """`mcts` on a Box: discrete search over sampled candidates (see `continuous`)."""
+    name = "mcts"
+    k = check_int(name, "num_sampled_actions", num_sampled_actions)
+    for option, given in (("prior_fn", prior_fn), ("invalid_actions_fn", invalid_actions_fn)):
+        if given is not None:
+            raise ValueError(f"{name}: {option} needs a Discrete action space; for a Box "
+                             "give proposal_fn to shape the candidate actions")
+    if reuse_tree:
+        raise ValueError(f"{name}: reuse_tree needs a Discrete action space (the new root's "
+                         "candidate actions would not match the kept subtree's)")
+    if proposal_fn is not None and not callable(proposal_fn):
+        raise TypeError(f"{name}: proposal_fn must be callable or None, got {proposal_fn!r}")
+    propose = proposal_fn or uniform_proposal(action_space, k)
+    wrapped_value = None if value_fn is None else (
+        lambda params, node: value_fn(params, node.latent))
+    inner = mcts(sampled_action_model(model, propose), _discrete_space(k),
+                 value_fn=wrapped_value, **search_options)
+
+    def plan(plan_state, params, latent, key):
+        k_propose, k_search = jax.random.split(key)
+        candidates = propose(params, latent, k_propose)
+        shape = (k,) + tuple(action_space.shape)
+        if candidates.shape != shape:
+            raise ValueError(f"{name}: proposal_fn must return shape {shape}, got {candidates.shape}")
+        slot, plan_state, info = inner.plan(plan_state, params,
+                                            SampledLatent(latent, candidates), k_search)
+        return action_space.clip(candidates[slot]), plan_state, info
+
+    return Planner(init=inner.init, plan=plan)
+
+
+def _discrete_space(n):
+    from jwm.spaces import Discrete
+
+    return Discrete(n)

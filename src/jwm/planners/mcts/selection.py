@@ -1,0 +1,126 @@
+"""Selection rules: which action a simulation follows at a node.
+
+Each rule maps ``(tree, node, depth)`` to a score per action; the search takes the
+masked argmax. Exact ties are broken at random by a per-simulation salt: a fixed
+order (lowest index first) would bias every tie the same way, and integer-valued
+returns tie often. mctx adds 1e-7 uniform noise to the scores instead; the two agree
+whenever that noise could not decide.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jwm.planners.mcts.qtransforms import (completed_by_mix_value,
+                                           normalized_by_parent_and_siblings)
+from jwm.planners.mcts.tree import Tree
+from jwm.planners.noise import mix32
+
+__all__ = ["masked_argmax", "node_salt", "puct_scores", "uct_scores", "gumbel_root_scores",
+           "gumbel_interior_scores", "considered_visits_table"]
+
+
+def masked_argmax(scores, invalid, salt=None):
+    """Index of the best valid score; action 0 if every action is invalid.
+
+    With a uint32 ``salt``, exact ties (infinities included) go to a pseudo-random one
+    of the tied actions, decided by hashing the salt with the action index.
+    """
+    scores = jnp.where(invalid, -jnp.inf, scores)
+    if salt is None:
+        return jnp.argmax(scores).astype(jnp.int32)
+    tied = (scores == scores.max()) & ~invalid
+    order = mix32(salt + jnp.arange(scores.shape[0], dtype=jnp.uint32) * jnp.uint32(0x9E3779B9))
+    pick = jnp.argmax(jnp.where(tied, order, 0)).astype(jnp.int32)
+    return jnp.where(tied.any(), pick, jnp.argmax(scores).astype(jnp.int32))
+
+
+def node_salt(simulation_salt, node):
+    """The tie-break salt of one selection: depends on the simulation and the node."""
+    return mix32(simulation_salt ^ (node.astype(jnp.uint32) * jnp.uint32(0x85EBCA6B)))
+
+
+def puct_scores(tree: Tree, node, *, pb_c_init: float, pb_c_base: float):
+    """AlphaZero/MuZero PUCT: normalised Q plus a prior bonus shrinking with visits.
+
+    ``Q(s,a) + P(s,a) * sqrt(N(s)) / (1 + N(s,a)) * (c_init + log((N(s) + c_base + 1) / c_base))``
+    """
+    visits = tree.children_visits[node]
+    n = tree.node_visits[node]
+    c = pb_c_init + jnp.log((n + pb_c_base + 1.0) / pb_c_base)
+    prior = jax.nn.softmax(tree.children_prior_logits[node])
+    bonus = jnp.sqrt(n) * c * prior / (visits + 1)
+    return normalized_by_parent_and_siblings(tree, node) + bonus
+
+
+def uct_scores(tree: Tree, node, *, exploration: float):
+    """UCB1 on min-max normalised Q-values; unvisited actions first.
+
+    ``Q(s,a) + c * sqrt(log N(s) / N(s,a))``, with Q scaled to [0, 1] over the node
+    and its children so one ``c`` serves any reward scale.
+    """
+    visits = tree.children_visits[node]
+    n = jnp.maximum(visits.sum(), 1).astype(jnp.float32)
+    bonus = exploration * jnp.sqrt(jnp.log(n) / jnp.maximum(visits, 1))
+    score = normalized_by_parent_and_siblings(tree, node) + bonus
+    return jnp.where(visits == 0, jnp.inf, score)
+
+
+def considered_visits_table(max_considered: int, num_simulations: int) -> np.ndarray:
+    """Sequential halving's schedule: ``[max_considered + 1, num_simulations]`` int32.
+
+    Row ``m`` lists, for each simulation, the visit count an action must have to be
+    visited next when ``m`` actions are considered. Each phase visits every surviving
+    action equally, then keeps the better half (at least two), as in Karnin et al.
+    2013 with the budget split of Gumbel MuZero.
+    """
+    table = np.zeros((max_considered + 1, num_simulations), np.int32)
+    for m in range(max_considered + 1):
+        if m <= 1:
+            table[m] = np.arange(num_simulations)
+            continue
+        phases = math.ceil(math.log2(m))
+        schedule, visits, alive = [], [0] * m, m
+        while len(schedule) < num_simulations:
+            rounds = max(1, int(num_simulations / (phases * alive)))
+            for _ in range(rounds):
+                schedule.extend(visits[:alive])
+                for i in range(alive):
+                    visits[i] += 1
+            alive = max(2, alive // 2)
+        table[m] = schedule[:num_simulations]
+    return table
+
+
+def gumbel_considered_scores(considered_visit, gumbel, logits, completed_q, visits):
+    """Scores for the Gumbel root: only actions at ``considered_visit`` visits may win."""
+    logits = logits - logits.max()
+    allowed = jnp.where(visits == considered_visit, 0.0, -jnp.inf)
+    return jnp.maximum(-1e9, gumbel + logits + completed_q) + allowed
+
+
+def gumbel_root_scores(tree: Tree, node, table, max_considered: int, *, value_scale,
+                       maxvisit_init):
+    """Gumbel-top-k with sequential halving at the root."""
+    visits = tree.children_visits[node]
+    completed_q = completed_by_mix_value(tree, node, value_scale=value_scale,
+                                         maxvisit_init=maxvisit_init)
+    num_valid = jnp.sum(~tree.invalid_actions[node]).astype(jnp.int32)
+    considered = jnp.minimum(max_considered, num_valid)
+    simulation = visits.sum()
+    considered_visit = table[considered, simulation]
+    return gumbel_considered_scores(considered_visit, tree.root_gumbel,
+                                    tree.children_prior_logits[node], completed_q, visits)
+
+
+def gumbel_interior_scores(tree: Tree, node, *, value_scale, maxvisit_init):
+    """Deterministic interior selection: match visits to softmax(logits + completed Q)."""
+    visits = tree.children_visits[node]
+    completed_q = completed_by_mix_value(tree, node, value_scale=value_scale,
+                                         maxvisit_init=maxvisit_init)
+    probs = jax.nn.softmax(tree.children_prior_logits[node] + completed_q)
+    return probs - visits / (1 + visits.sum())
