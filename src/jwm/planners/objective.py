@@ -11,7 +11,7 @@ __all__ = ["sequence_return", "population_returns", "worst_score"]
 
 
 def sequence_return(model, params, latent, actions, key, *, discount: float = 1.0,
-                    value_fn: Callable | None = None) -> jax.Array:
+                    value_fn: Callable | None = None, num_steps=None) -> jax.Array:
     """Discounted return of one action sequence under ``model``.
 
     ``sum_t discount**t * (prod_{s<t} d_s) * r_t + discount**H * (prod_s d_s) * V(z_H)``
@@ -22,6 +22,8 @@ def sequence_return(model, params, latent, actions, key, *, discount: float = 1.
       actions: ``[H, *action_shape]``.
       key: one key; split into one per step.
       value_fn: optional ``value_fn(params, latent) -> scalar`` for the terminal value.
+      num_steps: optional (traced) int; only the first ``num_steps`` actions count and
+        the terminal value is taken at the latent reached after them.
 
     Returns:
       a scalar.
@@ -30,16 +32,21 @@ def sequence_return(model, params, latent, actions, key, *, discount: float = 1.
 
     def body(carry, xs):
         z, weight, total = carry
-        action, step_key = xs
-        z, reward, model_discount = model.step(params, z, action, step_key)
+        t, action, step_key = xs
+        z_next, reward, model_discount = model.step(params, z, action, step_key)
         _check_scalar("reward", reward)
         _check_scalar("discount", model_discount)
-        total = total + weight * reward
-        weight = weight * discount * model_discount
-        return (z, weight, total), None
+        if num_steps is None:
+            return (z_next, weight * discount * model_discount, total + weight * reward), None
+        live = t < num_steps
+        z_next = jax.tree.map(lambda new, old: jnp.where(live, new, old), z_next, z)
+        total = total + jnp.where(live, weight * reward, 0.0)
+        weight = jnp.where(live, weight * discount * model_discount, weight)
+        return (z_next, weight, total), None
 
     init = (latent, jnp.ones((), jnp.float32), jnp.zeros((), jnp.float32))
-    (z, weight, total), _ = jax.lax.scan(body, init, (actions, jax.random.split(key, horizon)))
+    xs = (jnp.arange(horizon), actions, jax.random.split(key, horizon))
+    (z, weight, total), _ = jax.lax.scan(body, init, xs)
     if value_fn is not None:
         total = total + weight * value_fn(params, z)
     return total

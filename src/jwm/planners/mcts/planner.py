@@ -74,6 +74,7 @@ def mcts(model, action_space, *, num_simulations: int, rule: str = "puct",
          prior_fn: Callable | None = None, value_fn: Callable | None = None,
          invalid_actions_fn: Callable | None = None, rollout_depth: int = 0,
          num_rollouts: int = 1, rollout_aggregate: str = "mean",
+         rollout_horizon: str = "leaf",
          discount: float = 1.0, max_depth: int | None = None,
          dirichlet_fraction: float = 0.25, dirichlet_alpha: float = 0.3,
          pb_c_init: float = 1.25, pb_c_base: float = 19652.0, uct_c: float = 1.4142135,
@@ -95,7 +96,11 @@ def mcts(model, action_space, *, num_simulations: int, rule: str = "puct",
     bootstrapped ``value_fn``, or 0 without one), over ``num_rollouts`` independent
     rollouts run in parallel and combined by ``rollout_aggregate``: ``"mean"`` (the
     random policy's value) or ``"max"`` (what the best random continuation achieves,
-    as in single-player MCTS; a far sharper signal where random play fails fast). Priors come from ``prior_fn``
+    as in single-player MCTS; a far sharper signal where random play fails fast).
+    ``rollout_horizon="leaf"`` rolls out ``rollout_depth`` steps from every leaf;
+    ``"root"`` stops rollouts ``rollout_depth`` steps from the root, so every
+    simulation looks equally far ahead (with always-negative rewards, leaf-relative
+    rollouts charge deeper branches for more steps). Priors come from ``prior_fn``
     (``prior_fn(params, latent) -> [n]`` logits), uniform when None.
 
     Rules:
@@ -133,7 +138,8 @@ def mcts(model, action_space, *, num_simulations: int, rule: str = "puct",
                            invalid_actions_fn=invalid_actions_fn, reuse_tree=reuse_tree,
                            num_simulations=num_simulations, rule=rule, value_fn=value_fn,
                            rollout_depth=rollout_depth, num_rollouts=num_rollouts,
-                           rollout_aggregate=rollout_aggregate, discount=discount,
+                           rollout_aggregate=rollout_aggregate,
+                           rollout_horizon=rollout_horizon, discount=discount,
                            max_depth=max_depth, dirichlet_fraction=dirichlet_fraction,
                            dirichlet_alpha=dirichlet_alpha, pb_c_init=pb_c_init,
                            pb_c_base=pb_c_base, uct_c=uct_c, gumbel_scale=gumbel_scale,
@@ -148,6 +154,7 @@ def mcts(model, action_space, *, num_simulations: int, rule: str = "puct",
     rollout_depth = check_int(name, "rollout_depth", rollout_depth, minimum=0)
     num_rollouts = check_int(name, "num_rollouts", num_rollouts)
     rollout_aggregate = check_choice(name, "rollout_aggregate", rollout_aggregate, ("mean", "max"))
+    rollout_horizon = check_choice(name, "rollout_horizon", rollout_horizon, ("leaf", "root"))
     discount = check_real(name, "discount", discount, low=0.0, high=1.0)
     if max_depth is not None:
         max_depth = check_int(name, "max_depth", max_depth)
@@ -200,7 +207,7 @@ def mcts(model, action_space, *, num_simulations: int, rule: str = "puct",
                              f"got {mask.shape}")
         return mask.astype(bool)
 
-    def leaf_value(params, latent, mask, key):
+    def leaf_value(params, latent, mask, key, depth):
         if rollout_depth == 0:
             v = 0.0 if value_fn is None else value_fn(params, latent)
             return jnp.asarray(v, jnp.float32).reshape(())
@@ -212,16 +219,18 @@ def mcts(model, action_space, *, num_simulations: int, rule: str = "puct",
         def one_rollout(k):
             k_actions, k_model = jax.random.split(k)
             actions = jax.random.categorical(k_actions, logits, shape=(rollout_depth,))
+            steps = None if rollout_horizon == "leaf" else rollout_depth - depth
             return sequence_return(model, params, latent, actions.astype(jnp.int32), k_model,
-                                   discount=discount, value_fn=value_fn)
+                                   discount=discount, value_fn=value_fn, num_steps=steps)
 
         returns = jax.vmap(one_rollout)(jax.random.split(key, num_rollouts))
         return returns.max() if rollout_aggregate == "max" else returns.mean()
 
-    def evaluate(params, latent, key):
+    def evaluate(params, latent, key, depth=0):
         mask = invalid(params, latent)
         return NodeEvaluation(prior_logits=priors(params, latent),
-                              value=leaf_value(params, latent, mask, key), invalid_actions=mask)
+                              value=leaf_value(params, latent, mask, key, depth),
+                              invalid_actions=mask)
 
     table = jnp.asarray(selection.considered_visits_table(max_considered, num_simulations))
 

@@ -81,7 +81,8 @@ def search(tree: Tree, *, model, params, key, num_simulations: int, first_simula
       model: a `WorldModel`; ``step`` expands one action per simulation.
       select: ``select(tree, node, depth, salt) -> action`` (int32 scalar); ``salt`` is
         a uint32 that differs per simulation and node, for breaking ties.
-      evaluate: ``evaluate(params, latent, key) -> NodeEvaluation`` for new nodes.
+      evaluate: ``evaluate(params, latent, key, depth) -> NodeEvaluation`` for new
+        nodes (``depth``: edges from the root).
       discount: multiplies the model's discount on every edge.
       max_depth: the longest path, in edges, a simulation may walk.
       first_simulation: the index of the first simulation; node ``first_simulation + i
@@ -152,7 +153,7 @@ def search(tree: Tree, *, model, params, key, num_simulations: int, first_simula
         leaf = jnp.where(d.child == UNVISITED, first_simulation + i + 1, d.child)
         parent_latent = jax.tree.map(lambda x: x[parent], tree.embeddings)
         latent, reward, model_discount = model.step(params, parent_latent, action, k_step)
-        evaluation = evaluate(params, latent, k_eval)
+        evaluation = evaluate(params, latent, k_eval, d.depth)
         # A non-finite model output must not reach a running mean (NaN would spread to
         # every ancestor, and argmax ranks NaN first): the edge becomes terminal with
         # zero reward and value, and is masked at its parent.

@@ -1,0 +1,111 @@
+"""MCTS with the true model: UCT on CartPole with and without subtree reuse, and
+continuous (sampled-action) MCTS on Pendulum.
+
+Writes ``experiments/results/mcts_cartpole_uct.json`` (returns for each simulation
+budget, with and without reuse), ``experiments/results/mcts_pendulum_continuous.json``
+and a PNG of the CartPole budgets, in the results schema of DESIGN.md (one evaluation
+point per setting: nothing is learned, ``env_steps`` is ``[0]``).
+
+    python experiments/mcts_true_model.py [--seeds 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import jax
+import numpy as np
+from tqdm.auto import tqdm
+
+import jwm
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+BUDGETS = (4, 8, 16, 32, 64)
+UCT = dict(rule="uct", rollout_depth=80, num_rollouts=16, rollout_aggregate="max",
+           temperature=0.0)
+CONTINUOUS = dict(num_simulations=64, rule="uct", num_sampled_actions=8, rollout_depth=30,
+                  num_rollouts=8, rollout_aggregate="max", temperature=0.0)
+
+
+def returns_of(env, planner, seeds: int, seed: int):
+    model = jwm.models.true_model(env)
+    episode = lambda k: jwm.agents.mpc_episode(env, model, planner, (), k).total_return
+    start = time.perf_counter()
+    out = jax.block_until_ready(jax.jit(jax.vmap(episode))(jax.random.split(jax.random.key(seed), seeds)))
+    return np.asarray(out, np.float64), time.perf_counter() - start
+
+
+def device() -> str:
+    d = jax.devices()[0]
+    return f"{d.platform}: {d.device_kind}, {os.cpu_count()} cores"
+
+
+def main(argv=None) -> None:
+    from true_model_mpc import write_json  # same folder: one atomic writer for all results
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    os.makedirs(RESULTS, exist_ok=True)
+
+    cart = jwm.envs.make("gymnax:CartPole-v1")
+    model = jwm.models.true_model(cart)
+    example = cart.reset(jax.random.key(0))[0]
+    table, wall_total = {}, 0.0
+    for reuse in (False, True):
+        for sims in tqdm(BUDGETS, desc=f"CartPole UCT, reuse={reuse}"):
+            extra = dict(reuse_tree=True, latent_example=example) if reuse else {}
+            planner = jwm.planners.mcts(model, cart.action_space, num_simulations=sims, **UCT, **extra)
+            rets, wall = returns_of(cart, planner, args.seeds, args.seed)
+            table[f"{'reuse' if reuse else 'fresh'}_{sims}"] = rets.tolist()
+            wall_total += wall
+            tqdm.write(f"CartPole UCT sims={sims:3d} reuse={reuse!s:5}: mean {rets.mean():6.1f}, "
+                       f"{int((rets == 500).sum())}/{args.seeds} seeds at 500")
+
+    def fewest(prefix):
+        ok = [s for s in BUDGETS if all(r == 500 for r in table[f"{prefix}_{s}"])]
+        return min(ok) if ok else None
+
+    write_json(os.path.join(RESULTS, "mcts_cartpole_uct.json"), {
+        "env": "gymnax:CartPole-v1", "algorithm": "UCT MCTS MPC, true model, max-of-rollouts leaves",
+        "config": {"mcts": UCT, "budgets": list(BUDGETS)}, "seeds": args.seeds,
+        "env_steps": [0], "eval_returns": [[r] for r in table[f"fresh_{max(BUDGETS)}"]],
+        "returns_by_budget": table,
+        "fewest_simulations_all_seeds_500": {"fresh": fewest("fresh"), "reuse": fewest("reuse")},
+        "wall_time_s": wall_total, "device": device(), "jax": jax.__version__,
+    })
+
+    pend = jwm.envs.make("gymnax:Pendulum-v1")
+    planner = jwm.planners.mcts(jwm.models.true_model(pend), pend.action_space, **CONTINUOUS)
+    rets, wall = returns_of(pend, planner, args.seeds, args.seed)
+    tqdm.write(f"Pendulum continuous MCTS: mean {rets.mean():.1f} (min {rets.min():.1f})")
+    write_json(os.path.join(RESULTS, "mcts_pendulum_continuous.json"), {
+        "env": "gymnax:Pendulum-v1", "algorithm": "sampled-action UCT MCTS MPC, true model",
+        "config": {"mcts": CONTINUOUS}, "seeds": args.seeds, "env_steps": [0],
+        "eval_returns": [[r] for r in rets.tolist()], "mean_return": float(rets.mean()),
+        "wall_time_s": wall, "device": device(), "jax": jax.__version__,
+    })
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for reuse, color in (("fresh", "C0"), ("reuse", "C1")):
+        means = [np.mean(table[f"{reuse}_{s}"]) for s in BUDGETS]
+        ax.plot(BUDGETS, means, "o-", color=color, label=f"{reuse} tree each step")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("simulations per step")
+    ax.set_ylabel(f"mean return over {args.seeds} seeds")
+    ax.set_title("UCT on CartPole-v1 (true model): subtree reuse", fontsize=10)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(RESULTS, "mcts_cartpole_uct.png"), dpi=120)
+
+
+if __name__ == "__main__":
+    main()
