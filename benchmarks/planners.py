@@ -35,9 +35,6 @@ import argparse
 import datetime as _dt
 import gc
 import json
-import os
-import platform
-import sys
 import time
 from pathlib import Path
 
@@ -46,8 +43,8 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm import tqdm
 
-import evosax
 import jwm
+from common import device_info, timing_stats
 from evosax.algorithms import SimpleES
 from jwm.planners.objective import population_returns, sequence_return
 from jwm.planners.noise import standard_normal
@@ -74,18 +71,6 @@ TARGETS = {
 # --------------------------------------------------------------------------------------
 # Timing
 # --------------------------------------------------------------------------------------
-
-
-def _stats(samples_s) -> dict:
-    ms = np.asarray(samples_s, np.float64) * 1e3
-    return {
-        "median_ms": float(np.median(ms)),
-        "min_ms": float(ms.min()),
-        "p90_ms": float(np.percentile(ms, 90)),
-        "mean_ms": float(ms.mean()),
-        "std_ms": float(ms.std()),
-        "repeats": int(ms.size),
-    }
 
 
 def time_interleaved(fns: dict, repeats: int, rounds: int, warmup: int = WARMUP_CALLS) -> dict:
@@ -125,7 +110,7 @@ def time_interleaved(fns: dict, repeats: int, rounds: int, warmup: int = WARMUP_
     finally:
         if gc_was_enabled:
             gc.enable()
-    return {name: _stats(samples[name]) for name in names}
+    return {name: timing_stats(samples[name]) for name in names}
 
 
 def blocking(jitted, *args):
@@ -409,46 +394,6 @@ def make_diagnostics(model, action_space, latent, key, actions):
 # --------------------------------------------------------------------------------------
 
 
-def device_info() -> dict:
-    dev = jax.devices()[0]
-    return {
-        "platform": dev.platform,
-        "device_kind": dev.device_kind,
-        "description": f"{dev.platform}:{dev.device_kind}",
-        "num_devices": jax.device_count(),
-        "cpu_count": os.cpu_count(),
-        "machine": platform.machine(),
-        "processor": platform.processor(),
-        "python": sys.version.split()[0],
-        "jax_version": jax.__version__,
-        "jaxlib_version": getattr(jax.lib, "__version__", None) or _jaxlib_version(),
-        "numpy_version": np.__version__,
-        "evosax_version": _dist_version("evosax"),
-        "gymnax_version": _dist_version("gymnax"),
-        "jwm_version": getattr(jwm, "__version__", None),
-        "XLA_FLAGS": os.environ.get("XLA_FLAGS"),
-    }
-
-
-def _dist_version(name):
-    # evosax has no __version__ attribute; the installed distribution knows it.
-    try:
-        from importlib.metadata import version
-
-        return version(name)
-    except Exception:  # pragma: no cover - informational only
-        return None
-
-
-def _jaxlib_version():
-    try:
-        import jaxlib
-
-        return jaxlib.__version__
-    except Exception:  # pragma: no cover - informational only
-        return None
-
-
 def ratio_checks(timings: dict) -> dict:
     jwm_t = timings["jwm"]["median_ms"]
     values = {
@@ -592,7 +537,7 @@ def main(argv=None) -> dict:
 
     result = {
         "benchmark": "planners: one CEM planning step, Pendulum-v1 true model",
-        "device": device_info(),
+        "device": device_info("evosax", "gymnax"),
         "config": {
             "env": ENV_NAME,
             "model": "true_model",

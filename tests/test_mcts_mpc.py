@@ -6,12 +6,6 @@ import numpy as np
 import pytest
 
 import jwm
-from jwm.agents import mpc_episode
-
-
-def run_seeds(env, model, planner, seeds=4, **kwargs):
-    episode = lambda k: mpc_episode(env, model, planner, (), k, **kwargs)
-    return jax.jit(jax.vmap(episode))(jax.random.split(jax.random.key(0), seeds))
 
 
 @pytest.fixture(scope="module")
@@ -28,14 +22,14 @@ def uct(model, env, sims, **kwargs):
                              temperature=0.0, **kwargs)
 
 
-def test_uct_with_rollouts_balances_cartpole_to_500(cartpole):
+def test_uct_with_rollouts_balances_cartpole_to_500(cartpole, run_seeds):
     env, model = cartpole
     ep = run_seeds(env, model, uct(model, env, 16))
     np.testing.assert_array_equal(ep.total_return, [500.0] * 4)
     assert bool(jnp.all(jnp.isfinite(ep.predicted_returns)))
 
 
-def test_subtree_reuse_reaches_500_with_half_the_simulations(cartpole):
+def test_subtree_reuse_reaches_500_with_half_the_simulations(cartpole, run_seeds):
     env, model = cartpole
     example = env.reset(jax.random.key(0))[0]
     with_reuse = run_seeds(env, model, uct(model, env, 8, reuse_tree=True, latent_example=example))
@@ -44,7 +38,7 @@ def test_subtree_reuse_reaches_500_with_half_the_simulations(cartpole):
     assert float(without.total_return.mean()) < 500.0  # the same budget without reuse falls short
 
 
-def test_continuous_mcts_swings_up_pendulum():
+def test_continuous_mcts_swings_up_pendulum(run_seeds):
     env = jwm.envs.make("gymnax:Pendulum-v1")
     model = jwm.models.true_model(env)
     planner = jwm.planners.mcts(model, env.action_space, num_simulations=64, rule="uct",

@@ -9,11 +9,6 @@ import jwm
 from jwm.agents import mpc_episode
 
 
-def run_seeds(env, model, planner, seeds, params=(), **kwargs):
-    episode = lambda k: mpc_episode(env, model, planner, params, k, **kwargs)
-    return jax.jit(jax.vmap(episode))(jax.random.split(jax.random.key(0), seeds))
-
-
 @pytest.fixture(scope="module")
 def pendulum():
     env = jwm.envs.make("gymnax:Pendulum-v1")
@@ -26,7 +21,7 @@ def cartpole():
     return env, jwm.models.true_model(env)
 
 
-def test_true_model_cem_mpc_swings_up_pendulum(pendulum):
+def test_true_model_cem_mpc_swings_up_pendulum(pendulum, run_seeds):
     env, model = pendulum
     planner = jwm.planners.cem(model, env.action_space, horizon=30, population=500,
                                elite_frac=0.1, iterations=5)
@@ -37,7 +32,7 @@ def test_true_model_cem_mpc_swings_up_pendulum(pendulum):
     assert bool(jnp.all(jnp.abs(ep.actions) <= 2.0)) and int(ep.num_nonfinite.sum()) == 0
 
 
-def test_true_model_mppi_mpc_on_pendulum(pendulum):
+def test_true_model_mppi_mpc_on_pendulum(pendulum, run_seeds):
     env, model = pendulum
     planner = jwm.planners.mppi(model, env.action_space, horizon=30, population=500,
                                 iterations=3, temperature=1.0, smoothing=0.3)
@@ -45,14 +40,14 @@ def test_true_model_mppi_mpc_on_pendulum(pendulum):
     assert float(ep.total_return.mean()) >= -250.0, ep.total_return
 
 
-def test_true_model_random_shooting_balances_cartpole_to_500(cartpole):
+def test_true_model_random_shooting_balances_cartpole_to_500(cartpole, run_seeds):
     env, model = cartpole
     planner = jwm.planners.random_shooting(model, env.action_space, horizon=80, population=1024)
     ep = run_seeds(env, model, planner, 4)
     np.testing.assert_array_equal(ep.total_return, [500.0] * 4)
 
 
-def test_discrete_cem_mpc_on_cartpole_beats_random_actions(cartpole):
+def test_discrete_cem_mpc_on_cartpole_beats_random_actions(cartpole, run_seeds):
     env, model = cartpole
     planner = jwm.planners.cem(model, env.action_space, horizon=50, population=128,
                                iterations=3, alpha=0.5)
@@ -62,7 +57,7 @@ def test_discrete_cem_mpc_on_cartpole_beats_random_actions(cartpole):
     assert ep.actions.dtype == jnp.int32
 
 
-def test_episode_end_freezes_state_and_zeroes_rewards(cartpole):
+def test_episode_end_freezes_state_and_zeroes_rewards(cartpole, run_seeds):
     env, model = cartpole
     planner = jwm.planners.random_shooting(model, env.action_space, horizon=2, population=2)
     ep = run_seeds(env, model, planner, 2, num_steps=120)
@@ -74,7 +69,7 @@ def test_episode_end_freezes_state_and_zeroes_rewards(cartpole):
         np.testing.assert_array_equal(ep.observations[i, n + 1:], ep.observations[i, n:-1])
 
 
-def test_user_built_env_and_model_through_the_loop():
+def test_user_built_env_and_model_through_the_loop(run_seeds):
     """A linear system written as plain functions: MPC must regulate it to the origin."""
     a, b = jnp.array([[1.0, 0.1], [0.0, 1.0]]), jnp.array([[0.0], [0.1]])
     cost = lambda x, u: x @ x + 0.01 * u @ u
@@ -121,7 +116,7 @@ def test_episode_compiles_once(pendulum):
     assert "scan" in str(jaxpr)
 
 
-def test_brax_env_runs_through_the_same_loop():
+def test_brax_env_runs_through_the_same_loop(run_seeds):
     env = jwm.envs.make("brax:inverted_pendulum", backend="spring", max_episode_steps=30)
     model = jwm.models.true_model(env)
     planner = jwm.planners.random_shooting(model, env.action_space, horizon=5, population=16)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any, Callable, NamedTuple
 
 import jax
-import jax.numpy as jnp
 
 from jwm.models.base import WorldModel
 

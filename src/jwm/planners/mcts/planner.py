@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Callable, NamedTuple
 
 import jax
@@ -189,23 +188,21 @@ def mcts(model, action_space, *, num_simulations: int, rule: str = "puct",
         if not callable(getattr(model, field, None)):
             raise TypeError(f"{name}: model must have a callable {field!r} (a WorldModel)")
 
+    def per_action(fn_name, fn, params, latent, default, dtype):
+        """``fn(params, latent)`` checked to be ``[A]`` (at trace time), or ``default``."""
+        if fn is None:
+            return jnp.full((num_actions,), default, dtype)
+        out = jnp.asarray(fn(params, latent))
+        if out.shape != (num_actions,):
+            raise ValueError(f"{name}: {fn_name} must return shape ({num_actions},), "
+                             f"got {out.shape}")
+        return out.astype(dtype)
+
     def priors(params, latent):
-        if prior_fn is None:
-            return jnp.zeros((num_actions,), jnp.float32)
-        logits = jnp.asarray(prior_fn(params, latent))
-        if logits.shape != (num_actions,):
-            raise ValueError(f"{name}: prior_fn must return logits of shape ({num_actions},), "
-                             f"got {logits.shape}")
-        return logits.astype(jnp.float32)
+        return per_action("prior_fn", prior_fn, params, latent, 0.0, jnp.float32)
 
     def invalid(params, latent):
-        if invalid_actions_fn is None:
-            return jnp.zeros((num_actions,), bool)
-        mask = jnp.asarray(invalid_actions_fn(params, latent))
-        if mask.shape != (num_actions,):
-            raise ValueError(f"{name}: invalid_actions_fn must return shape ({num_actions},), "
-                             f"got {mask.shape}")
-        return mask.astype(bool)
+        return per_action("invalid_actions_fn", invalid_actions_fn, params, latent, False, bool)
 
     def leaf_value(params, latent, mask, key, depth):
         if rollout_depth == 0:
@@ -247,7 +244,10 @@ def mcts(model, action_space, *, num_simulations: int, rule: str = "puct",
                                                      maxvisit_init=maxvisit_init),
                 lambda: selection.gumbel_interior_scores(tree, node, value_scale=value_scale,
                                                          maxvisit_init=maxvisit_init))
-        return selection.masked_argmax(scores, tree.invalid_actions[node], salt)
+        # Gumbel's scores carry their own tie-break (the root's Gumbel noise; interior
+        # selection is deterministic by design, as in mctx), so only PUCT/UCT hash one.
+        return selection.masked_argmax(scores, tree.invalid_actions[node],
+                                       None if rule == "gumbel" else salt)
 
     def init(key):
         del key

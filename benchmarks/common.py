@@ -1,0 +1,59 @@
+"""What every benchmark here shares: timing statistics and a description of the device."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+
+import jax
+import numpy as np
+
+import jwm
+
+__all__ = ["device_info", "dist_version", "timing_stats"]
+
+
+def timing_stats(samples_s) -> dict:
+    """Median, min, p90, mean and std in milliseconds of per-call times in seconds."""
+    ms = np.asarray(samples_s, np.float64) * 1e3
+    return {
+        "median_ms": float(np.median(ms)),
+        "min_ms": float(ms.min()),
+        "p90_ms": float(np.percentile(ms, 90)),
+        "mean_ms": float(ms.mean()),
+        "std_ms": float(ms.std()),
+        "repeats": int(ms.size),
+    }
+
+
+def dist_version(name):
+    """The installed version of a distribution (some, like evosax, have no __version__)."""
+    try:
+        from importlib.metadata import version
+
+        return version(name)
+    except Exception:  # pragma: no cover - informational only
+        return None
+
+
+def device_info(*packages: str) -> dict:
+    """The machine, JAX, and the versions of ``packages`` (the peers benchmarked)."""
+    dev = jax.devices()[0]
+    info = {
+        "platform": dev.platform,
+        "device_kind": dev.device_kind,
+        "description": f"{dev.platform}:{dev.device_kind}",
+        "num_devices": jax.device_count(),
+        "cpu_count": os.cpu_count(),
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "python": sys.version.split()[0],
+        "jax_version": jax.__version__,
+        "jaxlib_version": dist_version("jaxlib"),
+        "numpy_version": np.__version__,
+        "jwm_version": getattr(jwm, "__version__", None),
+        "XLA_FLAGS": os.environ.get("XLA_FLAGS"),
+    }
+    info.update({f"{name}_version": dist_version(name) for name in packages})
+    return info
