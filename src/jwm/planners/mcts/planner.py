@@ -229,7 +229,8 @@ def mcts(model, action_space, *, num_simulations: int, rule: str = "puct",
                               value=leaf_value(params, latent, mask, key, depth),
                               invalid_actions=mask)
 
-    table = jnp.asarray(selection.considered_visits_table(max_considered, num_simulations))
+    table = (jnp.asarray(selection.considered_visits_table(max_considered, num_simulations))
+             if rule == "gumbel" else None)
 
     def select(tree, node, depth, salt):
         if rule == "puct":

@@ -68,8 +68,8 @@ class _Descent(NamedTuple):
     action: jax.Array
     child: jax.Array     # where that action leads, or UNVISITED
     depth: jax.Array     # edges walked so far
-    path_nodes: jax.Array
-    path_actions: jax.Array
+    path: jax.Array      # [max_depth] node * A + action per edge walked; one buffer, not
+                         # two, because vmap selects the whole carry every step
 
 
 def search(tree: Tree, *, model, params, key, num_simulations: int, first_simulation: int = 0,
@@ -92,8 +92,9 @@ def search(tree: Tree, *, model, params, key, num_simulations: int, first_simula
     Returns:
       the tree after the search.
     """
-    path_len = max_depth + 1
+    path_len = max_depth
     num_nodes = tree.num_nodes
+    num_actions = tree.num_actions
 
     def descend(tree, salt):
         def cond(s):
@@ -105,21 +106,19 @@ def search(tree: Tree, *, model, params, key, num_simulations: int, first_simula
             return _Descent(
                 node=node, action=action, child=tree.children_index[node, action],
                 depth=s.depth + 1,
-                path_nodes=s.path_nodes.at[s.depth].set(node),
-                path_actions=s.path_actions.at[s.depth].set(action))
+                path=s.path.at[s.depth].set(node * num_actions + action))
 
         start = _Descent(node=jnp.int32(ROOT), action=jnp.int32(0), child=jnp.int32(ROOT),
                          depth=jnp.int32(0),
-                         path_nodes=jnp.full((path_len,), num_nodes, jnp.int32),
-                         path_actions=jnp.zeros((path_len,), jnp.int32))
+                         path=jnp.full((path_len,), num_nodes * num_actions, jnp.int32))
         return jax.lax.while_loop(cond, body, start)
 
     def backup(tree, d: _Descent, leaf):
         """Running means along the path; one scatter per array."""
         positions = jnp.arange(path_len)
         on_path = positions < d.depth
-        nodes = d.path_nodes
-        actions = d.path_actions
+        nodes = d.path // num_actions  # padding decodes to num_nodes: out of range
+        actions = d.path % num_actions
         rewards = tree.children_rewards.at[nodes, actions].get(mode="fill", fill_value=0.0)
         discounts = tree.children_discounts.at[nodes, actions].get(mode="fill", fill_value=1.0)
         values = tree.node_values.at[nodes].get(mode="fill", fill_value=0.0)
