@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import sys
@@ -11,7 +12,7 @@ import numpy as np
 
 import jwm
 
-__all__ = ["device_info", "dist_version", "timing_stats"]
+__all__ = ["device_info", "dist_version", "timing_stats", "write_results"]
 
 
 def timing_stats(samples_s) -> dict:
@@ -57,3 +58,17 @@ def device_info(*packages: str) -> dict:
     }
     info.update({f"{name}_version": dist_version(name) for name in packages})
     return info
+
+
+def write_results(out_dir, name: str, result: dict, markdown: str) -> None:
+    """Writes ``<name>.json`` and ``<name>.md`` into ``out_dir``, each atomically
+    (a temporary file renamed over the old one), then prints the Markdown."""
+    from pathlib import Path
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for suffix, text in (("json", json.dumps(result, indent=2) + "\n"), ("md", markdown)):
+        tmp = out / f".{name}.{suffix}.tmp"
+        tmp.write_text(text)
+        os.replace(tmp, out / f"{name}.{suffix}")
+    print(markdown)

@@ -51,7 +51,6 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import gc
-import json
 import os
 import re
 import time
@@ -65,7 +64,7 @@ from tqdm import tqdm
 
 import jwm
 import mctx
-from common import device_info, timing_stats
+from common import device_info, timing_stats, write_results
 
 NUM_ACTIONS = 8
 NUM_STATES = 64
@@ -592,11 +591,7 @@ def main(argv=None) -> dict:
                                  "hlo_sims256": hlo}
     result["total_wall_s"] = time.perf_counter() - t_start
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "mcts.json").write_text(json.dumps(result, indent=2) + "\n")
-    md = markdown(result)
-    (args.out / "mcts.md").write_text(md)
-    print(md)
+    write_results(args.out, "mcts", result, markdown(result))
     return result
 
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import gc
-import json
 import time
 from pathlib import Path
 
@@ -44,7 +43,7 @@ import numpy as np
 from tqdm import tqdm
 
 import jwm
-from common import device_info, timing_stats
+from common import device_info, timing_stats, write_results
 from evosax.algorithms import SimpleES
 from jwm.planners.objective import population_returns, sequence_return
 from jwm.planners.noise import standard_normal
@@ -566,11 +565,7 @@ def main(argv=None) -> dict:
         "timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "planners.json").write_text(json.dumps(result, indent=2) + "\n")
-    md = markdown(result)
-    (args.out / "planners.md").write_text(md)
-    print(md)
+    write_results(args.out, "planners", result, markdown(result))
     return result
 
 
