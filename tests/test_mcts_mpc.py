@@ -72,16 +72,18 @@ def test_reuse_keeps_statistics_and_refuses_a_mismatched_root():
     """Deterministic chain: the chosen child's visits carry over; a foreign latent does not."""
     step = lambda p, z, a, k: (z * 2 + a, -jnp.abs(z - 5).astype(jnp.float32), jnp.ones(()))
     model = jwm.WorldModel(init=lambda k: (), encode=lambda p, o: o, step=step)
-    planner = jwm.planners.mcts(model, jwm.spaces.Discrete(2), num_simulations=16, rule="uct",
-                                reuse_tree=True, latent_example=jnp.int32(0), temperature=0.0)
-    plan = jax.jit(planner.plan)
-    a, state, info = plan(planner.init(None), (), jnp.int32(1), jax.random.key(0))
-    child = int(info.tree.children_index[0, a])
-    kept = int(info.tree.node_visits[child])
-    _, state2, info2 = plan(state, (), jnp.int32(2 + int(a)), jax.random.key(1))
-    assert int(info2.tree.node_visits[0]) == kept + 16
-    _, _, info3 = plan(state, (), jnp.int32(77), jax.random.key(1))
-    assert int(info3.tree.node_visits[0]) == 17  # fresh root (1) + 16 simulations
+    for decay in (1.0, 0.5):
+        planner = jwm.planners.mcts(model, jwm.spaces.Discrete(2), num_simulations=16,
+                                    rule="uct", reuse_tree=True, latent_example=jnp.int32(0),
+                                    temperature=0.0, reuse_decay=decay)
+        plan = jax.jit(planner.plan)
+        a, state, info = plan(planner.init(None), (), jnp.int32(1), jax.random.key(0))
+        child = int(info.tree.children_index[0, a])
+        kept = int(info.tree.node_visits[child])
+        _, state2, info2 = plan(state, (), jnp.int32(2 + int(a)), jax.random.key(1))
+        assert int(info2.tree.node_visits[0]) == int(np.ceil(kept * decay)) + 16
+        _, _, info3 = plan(state, (), jnp.int32(77), jax.random.key(1))
+        assert int(info3.tree.node_visits[0]) == 17  # fresh root (1) + 16 simulations
 
 
 def test_mcts_options_a_space_cannot_take():
@@ -95,6 +97,9 @@ def test_mcts_options_a_space_cannot_take():
     with pytest.raises(ValueError, match="gumbel"):
         jwm.planners.mcts(box_model, jwm.spaces.Discrete(2), num_simulations=4, rule="gumbel",
                           reuse_tree=True, latent_example=0.0)
+    with pytest.raises(ValueError, match="reuse_decay"):
+        jwm.planners.mcts(box_model, jwm.spaces.Discrete(2), num_simulations=4, reuse_tree=True,
+                          latent_example=0.0, reuse_decay=0.0)
     with pytest.raises(ValueError, match="latent_example"):
         jwm.planners.mcts(box_model, jwm.spaces.Discrete(2), num_simulations=4, reuse_tree=True)
     planner = jwm.planners.mcts(box_model, box, num_simulations=8, num_sampled_actions=4,
