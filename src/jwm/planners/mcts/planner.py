@@ -15,6 +15,7 @@ from jwm.planners.mcts.search import NodeEvaluation, init_tree, search
 from jwm.planners.mcts.subtree import extract_subtree, latents_match
 from jwm.planners.mcts.tree import ROOT, UNVISITED, Tree, empty_tree, qvalues
 from jwm.planners.objective import sequence_return
+from jwm.spaces import Discrete
 
 __all__ = ["mcts", "MCTSInfo", "MCTSState", "RULES"]
 
@@ -358,7 +359,7 @@ def _continuous(model, action_space, *, num_sampled_actions, proposal_fn, prior_
     propose = proposal_fn or uniform_proposal(action_space, k)
     wrapped_value = None if value_fn is None else (
         lambda params, node: value_fn(params, node.latent))
-    inner = mcts(sampled_action_model(model, propose), _discrete_space(k),
+    inner = mcts(sampled_action_model(model, propose), Discrete(k),
                  value_fn=wrapped_value, **search_options)
 
     def plan(plan_state, params, latent, key):
@@ -372,9 +373,3 @@ def _continuous(model, action_space, *, num_sampled_actions, proposal_fn, prior_
         return action_space.clip(candidates[slot]), plan_state, info
 
     return Planner(init=inner.init, plan=plan)
-
-
-def _discrete_space(n):
-    from jwm.spaces import Discrete
-
-    return Discrete(n)
