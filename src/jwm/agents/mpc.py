@@ -15,6 +15,8 @@ class Episode(NamedTuple):
 
     Attributes:
       observations: ``[T, *obs_shape]``, the observation each action was planned from.
+      next_observations: ``[T, *obs_shape]``, the observation the action led to (frozen
+        at the last one once the episode is over).
       actions: ``[T, *action_shape]``.
       rewards: ``[T]``, 0 once the episode is over.
       dones: ``[T]`` bool, the episode is over after this step (terminated or truncated).
@@ -28,6 +30,7 @@ class Episode(NamedTuple):
     """
 
     observations: jax.Array
+    next_observations: jax.Array
     actions: jax.Array
     rewards: jax.Array
     dones: jax.Array
@@ -89,13 +92,14 @@ def mpc_episode(env, model, planner, params, key, *, num_steps: int | None = Non
         # Records are open: a user's planner may report neither field.
         predicted = getattr(info, "predicted_return", jnp.full((), jnp.nan, jnp.float32))
         nonfinite = getattr(info, "num_nonfinite", jnp.zeros((), jnp.int32))
-        out = (obs, action, reward, done, active, predicted, nonfinite)
+        out = (obs, next_obs, action, reward, done, active, predicted, nonfinite)
         return (env_state, next_obs, plan_state, done), out
 
     carry0 = (env_state, obs, plan_state, jnp.zeros((), bool))
     xs = (jnp.arange(num_steps), jax.random.split(k_steps, num_steps))
-    _, (observations, actions, rewards, dones, active, predicted, nonfinite) = jax.lax.scan(
-        body, carry0, xs)
-    return Episode(observations=observations, actions=actions, rewards=rewards, dones=dones,
+    _, (observations, next_observations, actions, rewards, dones, active, predicted,
+        nonfinite) = jax.lax.scan(body, carry0, xs)
+    return Episode(observations=observations, next_observations=next_observations,
+                   actions=actions, rewards=rewards, dones=dones,
                    active=active, predicted_returns=predicted, num_nonfinite=nonfinite,
                    total_return=rewards.sum(), length=active.sum().astype(jnp.int32))

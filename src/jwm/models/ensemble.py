@@ -1,0 +1,314 @@
+"""Learned dynamics: a deterministic MLP and a probabilistic ensemble (PETS), with
+trajectory sampling over a particles axis.
+
+Both are one flax module: ``E`` member MLPs vmapped into a single network whose
+weights carry a leading ``[E]`` axis, so an ensemble forward pass is a batched matrix
+multiply rather than ``E`` separate ones. Each member maps a normalised
+``(observation, action)`` to a normalised next-observation *delta* and reward; a
+probabilistic member also predicts their log-variance, softly clamped between learned
+bounds as in Chua et al. (2018).
+
+As a `WorldModel`, the latent is a bundle of ``P`` particles (`Particles`) and
+``step`` advances all of them:
+
+- ``"ts_inf"``: particle ``p`` is propagated by member ``p // (P / E)`` for the whole
+  rollout (TS-infinity), and samples from that member's Gaussian.
+- ``"ts1"``: a fresh random permutation each step deals the particles evenly among the
+  members, so each particle's member is re-drawn every step (TS1).
+- ``"expectation"``: every particle moves to the mean of the members' mean predictions
+  (no sampling).
+
+The particle axis lives inside the model, not in the planner, because grouping
+particles by member is what lets each row go through one member only — the planner's
+own ``particles=`` option would evaluate the whole ensemble per row. ``step`` returns
+the mean reward of the particles still alive and, as discount, the fraction of them
+that survive the step, so a planner's return equals the mean of the particle returns
+and the discount is 0 once every particle has terminated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+from typing import Any, Callable, NamedTuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jwm.models.base import WorldModel
+from jwm.models.normalizer import Normalizer, identity_normalizer
+from jwm.planners.noise import standard_normal
+
+__all__ = ["EnsembleModel", "EnsembleParams", "Particles", "PROPAGATIONS",
+           "ensemble_model", "mlp_model"]
+
+PROPAGATIONS = ("ts_inf", "ts1", "expectation")
+_ACTIVATIONS = {"silu": nn.silu, "relu": nn.relu, "tanh": nn.tanh, "elu": nn.elu}
+
+
+class Particles(NamedTuple):
+    """The latent of a learned dynamics model: ``P`` particles of one state.
+
+    Attributes:
+      obs: ``[P, obs_dim]`` predicted observations.
+      alive: ``[P]`` float32, 1 until the particle's episode has terminated.
+    """
+
+    obs: jax.Array
+    alive: jax.Array
+
+
+class EnsembleParams(NamedTuple):
+    """Parameters of an `EnsembleModel`.
+
+    Attributes:
+      net: the flax variables of the ``E`` member networks (leading ``[E]`` axis).
+      input_norm: `Normalizer` of the ``[obs, action]`` features.
+      target_norm: `Normalizer` of the ``[delta_obs, reward]`` targets (reward only
+        when it is learned).
+    """
+
+    net: Any
+    input_norm: Normalizer
+    target_norm: Normalizer
+
+
+class _Member(nn.Module):
+    """One member MLP: ``[B, in] -> (mean [B, out], logvar [B, out] or None)``."""
+
+    hidden_sizes: tuple[int, ...]
+    out_dim: int
+    probabilistic: bool
+    activation: str
+
+    @nn.compact
+    def __call__(self, x):
+        act = _ACTIVATIONS[self.activation]
+        for width in self.hidden_sizes:
+            x = act(nn.Dense(width)(x))
+        if not self.probabilistic:
+            return nn.Dense(self.out_dim)(x), None
+        mean, raw_logvar = jnp.split(nn.Dense(2 * self.out_dim)(x), 2, axis=-1)
+        # Learned bounds keep the variance from collapsing to 0 on the training data or
+        # exploding off it; softplus keeps the clamp differentiable.
+        max_logvar = self.param("max_logvar", nn.initializers.constant(0.5), (self.out_dim,))
+        min_logvar = self.param("min_logvar", nn.initializers.constant(-10.0), (self.out_dim,))
+        logvar = max_logvar - nn.softplus(max_logvar - raw_logvar)
+        logvar = min_logvar + nn.softplus(logvar - min_logvar)
+        return mean, logvar
+
+
+def _ensemble_network(ensemble_size, hidden_sizes, out_dim, probabilistic, activation):
+    vmapped = nn.vmap(_Member, in_axes=0, out_axes=0, variable_axes={"params": 0},
+                      split_rngs={"params": True}, axis_size=ensemble_size)
+    return vmapped(hidden_sizes=hidden_sizes, out_dim=out_dim, probabilistic=probabilistic,
+                   activation=activation)
+
+
+@dataclasses.dataclass(frozen=True)
+class EnsembleModel(WorldModel):
+    """A `WorldModel` learned from data, with what training needs beside it.
+
+    World-model fields (see `WorldModel`): ``init(key) -> EnsembleParams``,
+    ``encode(params, obs [obs_dim]) -> Particles``,
+    ``step(params, Particles, action, key) -> (Particles, reward, discount)``.
+
+    Extra fields:
+      forward: ``forward(net, x [E, B, in]) -> (mean [E, B, out], logvar [E, B, out] or
+        None)`` in normalised units.
+      features: ``features(obs [..., obs_dim], action [..., *a]) -> [..., in]``, the raw
+        network input (Discrete actions one-hot).
+      targets: ``targets(obs, action, reward [...], next_obs) -> [..., out]``, the raw
+        regression target (observation delta, then reward if it is learned).
+      ensemble_size, particles, propagation, probabilistic, obs_dim, in_dim, out_dim,
+      learns_reward: the configuration.
+    """
+
+    forward: Callable = None
+    features: Callable = None
+    targets: Callable = None
+    ensemble_size: int = 1
+    particles: int = 1
+    propagation: str = "ts_inf"
+    probabilistic: bool = False
+    obs_dim: int = 0
+    in_dim: int = 0
+    out_dim: int = 0
+    learns_reward: bool = True
+
+
+def mlp_model(observation_space, action_space, *, hidden_sizes=(200, 200, 200),
+              activation: str = "silu", reward_fn=None, termination_fn=None) -> EnsembleModel:
+    """A deterministic MLP dynamics model: an `ensemble_model` of one member, no
+    variance head, one particle. Trained by mean squared error."""
+    return ensemble_model(observation_space, action_space, ensemble_size=1,
+                          hidden_sizes=hidden_sizes, probabilistic=False,
+                          propagation="ts_inf", particles=1, activation=activation,
+                          reward_fn=reward_fn, termination_fn=termination_fn)
+
+
+def ensemble_model(observation_space, action_space, *, ensemble_size: int = 5,
+                   hidden_sizes=(200, 200, 200, 200), probabilistic: bool = True,
+                   propagation: str = "ts_inf", particles: int = 20,
+                   activation: str = "silu", reward_fn=None,
+                   termination_fn=None) -> EnsembleModel:
+    """Builds a probabilistic (or deterministic) ensemble dynamics model.
+
+    Args:
+      observation_space: a `Box` of vector observations ``[obs_dim]``.
+      action_space: a floating `Box` (flattened into the input) or a `Discrete`
+        (one-hot).
+      ensemble_size: E, members trained on their own bootstrap of the data.
+      hidden_sizes: widths of the hidden layers of each member.
+      probabilistic: members predict a Gaussian (mean and log-variance); otherwise a
+        point prediction trained by squared error.
+      propagation: ``"ts_inf"``, ``"ts1"`` or ``"expectation"`` (module docstring).
+      particles: P, particles per latent; a multiple of ``ensemble_size`` for the
+        trajectory-sampling propagations.
+      activation: ``"silu"`` (swish, as PETS), ``"relu"``, ``"tanh"`` or ``"elu"``.
+      reward_fn: optional known reward ``reward_fn(obs, action, next_obs) -> scalar``;
+        when given, the network does not learn the reward.
+      termination_fn: optional known ``termination_fn(obs, action, next_obs) -> bool``;
+        without it, the model never terminates.
+
+    Returns:
+      an `EnsembleModel`.
+    """
+    name = "ensemble_model"
+    obs_dim = _vector_dim(name, "observation_space", observation_space)
+    encode_action, action_dim = _action_encoder(name, action_space)
+    ensemble_size = _positive_int(name, "ensemble_size", ensemble_size)
+    particles = _positive_int(name, "particles", particles)
+    if isinstance(hidden_sizes, numbers.Integral):
+        hidden_sizes = (hidden_sizes,)
+    hidden_sizes = tuple(hidden_sizes)
+    for width in hidden_sizes:
+        _positive_int(name, "hidden_sizes", width)
+    if propagation not in PROPAGATIONS:
+        raise ValueError(f"{name}: propagation must be one of {list(PROPAGATIONS)}, "
+                         f"got {propagation!r}")
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"{name}: activation must be one of {list(_ACTIVATIONS)}, "
+                         f"got {activation!r}")
+    if propagation != "expectation" and particles % ensemble_size:
+        raise ValueError(f"{name}: particles ({particles}) must be a multiple of "
+                         f"ensemble_size ({ensemble_size}) for propagation {propagation!r}")
+    for fn_name, fn in (("reward_fn", reward_fn), ("termination_fn", termination_fn)):
+        if fn is not None and not callable(fn):
+            raise TypeError(f"{name}: {fn_name} must be callable or None, got {fn!r}")
+
+    learns_reward = reward_fn is None
+    in_dim = obs_dim + action_dim
+    out_dim = obs_dim + int(learns_reward)
+    network = _ensemble_network(ensemble_size, hidden_sizes, out_dim, probabilistic,
+                                activation)
+
+    def features(obs, action):
+        return jnp.concatenate([jnp.asarray(obs, jnp.float32), encode_action(action)], -1)
+
+    def targets(obs, action, reward, next_obs):
+        del action
+        delta = jnp.asarray(next_obs, jnp.float32) - jnp.asarray(obs, jnp.float32)
+        if not learns_reward:
+            return delta
+        return jnp.concatenate([delta, jnp.asarray(reward, jnp.float32)[..., None]], -1)
+
+    def forward(net, x):
+        return network.apply(net, x)
+
+    def init(key):
+        net = network.init(key, jnp.zeros((ensemble_size, 1, in_dim), jnp.float32))
+        return EnsembleParams(net=net, input_norm=identity_normalizer(in_dim),
+                              target_norm=identity_normalizer(out_dim))
+
+    def encode(params, obs):
+        del params
+        obs = jnp.asarray(obs, jnp.float32).reshape(obs_dim)
+        return Particles(obs=jnp.broadcast_to(obs, (particles, obs_dim)),
+                         alive=jnp.ones((particles,), jnp.float32))
+
+    group = particles // ensemble_size
+
+    def predict_targets(params, x, key):
+        """Raw targets ``[P, out]`` for raw features ``x [P, in]``."""
+        xn = params.input_norm.normalize(x)
+        if propagation == "expectation":
+            mean, _ = forward(params.net, jnp.broadcast_to(xn, (ensemble_size,) + xn.shape))
+            # Denormalisation is affine, so averaging normalised means is exact.
+            return params.target_norm.denormalize(mean.mean(0))
+        k_order, k_noise = jax.random.split(key)
+        if propagation == "ts1":
+            order = jax.random.permutation(k_order, particles)
+            xn = xn[order]
+        mean, logvar = forward(params.net, xn.reshape(ensemble_size, group, in_dim))
+        if probabilistic:
+            mean = mean + jnp.exp(0.5 * logvar) * standard_normal(k_noise, mean.shape, "hash")
+        out = params.target_norm.denormalize(mean.reshape(particles, out_dim))
+        if propagation == "ts1":
+            out = jnp.zeros_like(out).at[order].set(out)
+        return out
+
+    def step(params, latent, action, key):
+        obs, alive = latent
+        x = features(obs, jnp.broadcast_to(action, (particles,) + jnp.shape(action)))
+        out = predict_targets(params, x, key)
+        next_obs = obs + out[:, :obs_dim]
+        if learns_reward:
+            reward = out[:, obs_dim]
+        else:
+            reward = jax.vmap(reward_fn, (0, None, 0))(obs, action, next_obs)
+        alive_next = alive
+        if termination_fn is not None:
+            terminated = jax.vmap(termination_fn, (0, None, 0))(obs, action, next_obs)
+            alive_next = alive * (1.0 - terminated.astype(jnp.float32))
+        # Mean reward over live particles and their survival fraction: a planner's
+        # running product of discounts is then the fraction still alive, and its
+        # return the mean of the particles' returns.
+        live = jnp.maximum(alive.sum(), 1e-12)
+        reward = (alive * reward.astype(jnp.float32)).sum() / live
+        discount = alive_next.sum() / live
+        return Particles(obs=next_obs, alive=alive_next), reward, discount
+
+    return EnsembleModel(init=init, encode=encode, step=step, observes_state=False,
+                         forward=forward, features=features, targets=targets,
+                         ensemble_size=ensemble_size, particles=particles,
+                         propagation=propagation, probabilistic=probabilistic,
+                         obs_dim=obs_dim, in_dim=in_dim, out_dim=out_dim,
+                         learns_reward=learns_reward)
+
+
+def _positive_int(name, param, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: {param} must be an int, got {value!r}")
+    if value <= 0:
+        raise ValueError(f"{name}: {param} must be >= 1, got {value}")
+    return int(value)
+
+
+def _vector_dim(name, param, space):
+    shape = getattr(space, "shape", None)
+    if shape is None or not hasattr(space, "low") or len(shape) != 1:
+        raise TypeError(f"{name}: {param} must be a jwm.spaces.Box of vectors "
+                        f"(shape [dim]), got {space!r}")
+    return int(shape[0])
+
+
+def _action_encoder(name, space):
+    """``(encode(action [..., *a]) -> [..., action_dim] float32, action_dim)``."""
+    if hasattr(space, "n") and getattr(space, "shape", ()) == ():
+        n = int(space.n)
+        return (lambda a: jax.nn.one_hot(a, n, dtype=jnp.float32)), n
+    if hasattr(space, "low") and hasattr(space, "shape"):
+        if not np.issubdtype(np.dtype(space.dtype), np.floating):
+            raise TypeError(f"{name}: action_space Box must be floating, got {space.dtype}")
+        shape = tuple(space.shape)
+        dim = int(np.prod(shape, dtype=np.int64))
+
+        def encode(a):
+            a = jnp.asarray(a, jnp.float32)
+            return a.reshape(a.shape[:a.ndim - len(shape)] + (dim,))
+
+        return encode, dim
+    raise TypeError(f"{name}: action_space must be a jwm.spaces.Box or Discrete, got {space!r}")
