@@ -182,14 +182,12 @@ def pets(env, model, planner, *, episodes: int = 10, random_episodes: int = 1,
 def _check_spaces(name, env, model):
     obs_shape = tuple(env.observation_space.shape)
     model_obs = getattr(model, "obs_dim", None)
-    if model_obs is None or not callable(getattr(model, "features", None)):
+    if model_obs is None or not hasattr(model, "action_shape"):
         raise TypeError(f"{name}: model must be a learned dynamics model such as "
                         f"jwm.models.ensemble_model(...), got {type(model).__name__}")
     if obs_shape != (model_obs,):
         raise ValueError(f"{name}: the env's observations have shape {obs_shape} but the "
                          f"model was built for ({model_obs},)")
-    action = env.action_space.sample(jax.random.key(0))
-    in_dim = jax.eval_shape(model.features, jnp.zeros((model_obs,)), action).shape[-1]
-    if in_dim != model.in_dim:
-        raise ValueError(f"{name}: the env's action space {env.action_space!r} does not match "
-                         f"the model's (input width {in_dim} != {model.in_dim})")
+    if tuple(env.action_space.shape) != tuple(model.action_shape):
+        raise ValueError(f"{name}: the env's actions have shape {tuple(env.action_space.shape)} "
+                         f"but the model was built for {tuple(model.action_shape)}")

@@ -122,8 +122,9 @@ class EnsembleModel(WorldModel):
         network input (Discrete actions one-hot).
       targets: ``targets(obs, action, reward [...], next_obs) -> [..., out]``, the raw
         regression target (observation delta, then reward if it is learned).
-      ensemble_size, particles, propagation, probabilistic, obs_dim, in_dim, out_dim,
-      learns_reward: the configuration.
+      ensemble_size, particles, propagation, probabilistic, obs_dim, action_shape,
+      in_dim, out_dim, learns_reward: the configuration (``action_shape`` is ``()`` for
+      a Discrete action).
     """
 
     forward: Callable = None
@@ -134,6 +135,7 @@ class EnsembleModel(WorldModel):
     propagation: str = "ts_inf"
     probabilistic: bool = False
     obs_dim: int = 0
+    action_shape: tuple = ()
     in_dim: int = 0
     out_dim: int = 0
     learns_reward: bool = True
@@ -275,7 +277,8 @@ def ensemble_model(observation_space, action_space, *, ensemble_size: int = 5,
                          forward=forward, features=features, targets=targets,
                          ensemble_size=ensemble_size, particles=particles,
                          propagation=propagation, probabilistic=probabilistic,
-                         obs_dim=obs_dim, in_dim=in_dim, out_dim=out_dim,
+                         obs_dim=obs_dim, action_shape=tuple(action_space.shape),
+                         in_dim=in_dim, out_dim=out_dim,
                          learns_reward=learns_reward)
 
 

@@ -224,7 +224,7 @@ def _check_fit_args(model, data, epochs, batch_size, learning_rate, holdout_rati
                              f"got {tuple(getattr(data, field).shape)}")
     if tuple(data.reward.shape) != (m,):
         raise ValueError(f"fit: data.reward must have shape {(m,)}, got {tuple(data.reward.shape)}")
-    in_dim = model.features(jnp.zeros((1, model.obs_dim)), data.action[:1]).shape[-1]
-    if in_dim != model.in_dim or data.action.shape[0] != m:
-        raise ValueError(f"fit: data.action of shape {tuple(data.action.shape)} does not match "
-                         f"the model's action space")
+    action_shape = (m,) + tuple(model.action_shape)
+    if tuple(data.action.shape) != action_shape:
+        raise ValueError(f"fit: data.action must have shape {action_shape} (rows, *action_shape "
+                         f"of the model), got {tuple(data.action.shape)}")
