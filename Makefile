@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/jwm plan --env gymnax:Pendulum-v1 --planner cem --seeds 4
+	$(BIN)/jwm pets --env gymnax:Pendulum-v1 --seeds 2
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q tests

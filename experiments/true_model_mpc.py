@@ -42,12 +42,6 @@ FACTORIES = {"cem": jwm.planners.cem, "mppi": jwm.planners.mppi,
              "random_shooting": jwm.planners.random_shooting}
 
 
-def random_actions(action_space) -> jwm.Planner:
-    """The baseline: a planner record that ignores the model and acts uniformly."""
-    return jwm.Planner(init=lambda key: (),
-                       plan=lambda state, params, latent, key: (action_space.sample(key), state, None))
-
-
 def run(env, planner, seeds: int, seed: int):
     model = jwm.models.true_model(env)
 
@@ -113,7 +107,7 @@ def main(argv=None) -> None:
         })
         rows = by_group.setdefault(group, [])
         if not rows:
-            base_returns, _, _ = run(env, random_actions(env.action_space), args.seeds, args.seed)
+            base_returns, _, _ = run(env, jwm.agents.random_planner(env.action_space), args.seeds, args.seed)
             rows.append({"label": "random actions", "returns": base_returns.tolist(), "env": env_name})
         rows.append({"label": label, "returns": returns.tolist(), "env": env_name})
         tqdm.write(f"{env_name:28s} {label:16s} mean return {returns.mean():9.2f} "
