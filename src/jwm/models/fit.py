@@ -138,10 +138,11 @@ def fit(model, params, data: Transitions, key, *, epochs: int = 50, batch_size: 
     # Valid rows first, in random order; the first num_val of them are held out.
     n_valid = data.valid.sum().astype(jnp.int32)
     order = jnp.argsort(jnp.where(data.valid, jax.random.uniform(k_split, (capacity,)), 2.0))
-    num_val = jnp.where(n_valid >= 2,
-                        jnp.maximum(jnp.floor(n_valid * holdout_ratio), 1.0 if holdout_ratio > 0 else 0.0),
-                        0.0).astype(jnp.int32)
-    num_val = jnp.minimum(num_val, max_val_rows)
+    if holdout_ratio > 0:
+        wanted = jnp.maximum(jnp.floor(n_valid * holdout_ratio).astype(jnp.int32), 1)
+        num_val = jnp.where(n_valid >= 2, jnp.minimum(wanted, max_val_rows), 0)
+    else:
+        num_val = jnp.zeros((), jnp.int32)
     num_train = n_valid - num_val
     val_rows = order[:max_val_rows]
     val_mask = jnp.arange(max_val_rows) < num_val
