@@ -253,3 +253,41 @@ def test_bad_input_is_rejected():
         fit(model, params, good, jax.random.key(0), epochs=0)
     with pytest.raises(ValueError, match="holdout_ratio"):
         fit(model, params, good, jax.random.key(0), holdout_ratio=1.0)
+
+
+@pytest.mark.parametrize("make", [
+    lambda m: jwm.planners.cem(m, BOX1, horizon=4, population=16, iterations=2),
+    lambda m: jwm.planners.mppi(m, BOX1, horizon=4, population=16, iterations=2),
+    lambda m: jwm.planners.random_shooting(m, BOX1, horizon=4, population=16),
+], ids=["cem", "mppi", "random_shooting"])
+def test_shooting_planners_plan_on_particles(make):
+    model = ensemble_model(OBS2, BOX1, ensemble_size=2, particles=4, hidden_sizes=(8,))
+    params = model.init(jax.random.key(0))
+    planner = make(model)
+    latent = model.encode(params, jnp.array([0.1, -0.1]))
+    action, _, info = jax.jit(planner.plan)(planner.init(jax.random.key(1)), params, latent,
+                                            jax.random.key(2))
+    assert action.shape == (1,) and bool(BOX1.contains(action))
+    assert np.isfinite(float(info.predicted_return))
+
+
+def test_sequence_return_is_the_mean_of_particle_returns_with_termination():
+    """A planner's return of a sequence equals the mean over particles of each particle's
+    own return, each stopping when that particle terminates."""
+    reward_fn = lambda obs, a, nxt: nxt[0] + 0.1 * a[0]
+    termination_fn = lambda obs, a, nxt: nxt[1] > 0.2
+    model = ensemble_model(OBS2, BOX1, ensemble_size=2, particles=6, hidden_sizes=(8,),
+                           reward_fn=reward_fn, termination_fn=termination_fn)
+    params = model.init(jax.random.key(0))
+    latent = model.encode(params, jnp.array([0.1, 0.0]))
+    actions = jnp.array([[0.5], [-0.3], [0.9], [0.2], [-0.7]])
+    key = jax.random.key(5)
+    planned = jwm.planners.objective.sequence_return(model, params, latent, actions, key)
+    z, totals = latent, np.zeros(6)
+    for a, k in zip(actions, jax.random.split(key, actions.shape[0])):
+        nxt, _, _ = model.step(params, z, a, k)
+        rewards = jax.vmap(reward_fn, (0, None, 0))(z.obs, a, nxt.obs)
+        totals += np.asarray(z.alive * rewards)
+        z = nxt
+    assert 0 < float(z.alive.sum()) < 6, "the check needs some particles to terminate"
+    np.testing.assert_allclose(planned, totals.mean(), rtol=1e-5, atol=1e-6)
