@@ -37,11 +37,11 @@ Usage::
 
     python benchmarks/pets.py [--repeats 7] [--repeats-small 15] [--out benchmarks/results]
 
-Needs the ``peers`` extra (``pip install -e .[peers]``). mbrl-lib 0.2.0 pins old
-hydra-core/omegaconf/gymnasium, so beside hydra-core>=1.3 the resolver falls back to the
-empty ``mbrl==0.0.1``; install the real one with ``pip install --no-deps mbrl==0.2.0
-termcolor`` (its planning code runs fine on hydra-core 1.3 and gymnasium 1.x). Writes ``pets.json`` and ``pets.md`` into ``--out``. No XLA flags
-are set; whatever ``XLA_FLAGS`` the caller exported is recorded.
+Needs ``pip install -e .[peers] && pip install --no-deps mbrl==0.2.0``. mbrl-lib 0.2.0
+pins old hydra-core/omegaconf/gymnasium that no longer install (a resolver would fall
+back to the empty ``mbrl==0.0.1``); its planning code runs on hydra-core 1.3 and
+gymnasium 1.x. Writes ``pets.json`` and ``pets.md`` into ``--out``. No XLA flags are
+set; whatever ``XLA_FLAGS`` the caller exported is recorded.
 """
 
 from __future__ import annotations
