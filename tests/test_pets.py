@@ -13,13 +13,14 @@ from jwm.spaces import Box
 PENDULUM = jwm.envs.make("gymnax:Pendulum-v1")
 
 
-def _agent(episodes, steps, *, hidden=64, horizon=20, population=100, epochs=100, **kw):
+def _agent(episodes, steps, *, hidden=64, horizon=20, population=100, epochs=100,
+           fit_options=None, **kw):
     model = ensemble_model(PENDULUM.observation_space, PENDULUM.action_space, ensemble_size=3,
                            hidden_sizes=(hidden, hidden), particles=3)
     planner = jwm.planners.cem(model, PENDULUM.action_space, horizon=horizon,
                                population=population, iterations=3, elite_frac=0.1)
     return pets(PENDULUM, model, planner, episodes=episodes, steps_per_episode=steps,
-                fit_options=dict(epochs=epochs), **kw)
+                fit_options=fit_options or dict(epochs=epochs), **kw)
 
 
 @pytest.fixture(scope="module")
@@ -95,5 +96,7 @@ def test_bad_input_is_rejected():
         _agent(0, 20)
     with pytest.raises(ValueError, match="capacity"):
         _agent(3, 20, capacity=10)
+    with pytest.raises(ValueError, match="fit_options"):
+        _agent(2, 20, fit_options={"epoch": 3})
     with pytest.raises(TypeError, match="learned dynamics model"):
         pets(PENDULUM, jwm.models.true_model(PENDULUM), planner)

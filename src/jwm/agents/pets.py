@@ -8,6 +8,7 @@ pure function of a key: jit it once and vmap it over keys for seeds.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from typing import Any, Callable, NamedTuple
 
 import jax
@@ -125,6 +126,11 @@ def pets(env, model, planner, *, episodes: int = 10, random_episodes: int = 1,
                          f"({steps_per_episode}), got {capacity!r}")
     _check_spaces(name, env, model)
     fit_options = dict(fit_options or {})
+    allowed = set(inspect.signature(fit).parameters) - {"model", "params", "data", "key"}
+    unknown = sorted(set(fit_options) - allowed)
+    if unknown:
+        raise ValueError(f"{name}: fit_options {unknown} are not options of jwm.models.fit; "
+                         f"allowed: {sorted(allowed)}")
 
     obs_shape = env.observation_space.shape
     action_shape = env.action_space.shape
