@@ -225,9 +225,7 @@ def _search(tree: Tree, params, params_axes, key, first, *, batched: bool, model
 
     def expand(tree: Tree, params, parent, action, leaf, depth, k_step, k_eval):
         """Steps the model from ``parent`` by ``action`` and writes node ``leaf``."""
-        parent_latent, parent_invalid = jax.lax.optimization_barrier(
-            (jax.tree.map(lambda x: x[parent], tree.embeddings),
-             tree.invalid_actions[parent, action]))
+        parent_latent = jax.tree.map(lambda x: x[parent], tree.embeddings)
         latent, reward, model_discount = model.step(params, parent_latent, action, k_step)
         evaluation = evaluate(params, latent, k_eval, depth)
         # A non-finite model output must not reach a running mean (NaN would spread to
@@ -243,7 +241,10 @@ def _search(tree: Tree, params, params_axes, key, first, *, batched: bool, model
             prior_logits=jnp.where(bad, 0.0, evaluation.prior_logits))
         tree = _write(tree, leaf, latent, evaluation, depth)
         return tree.replace(
-            invalid_actions=tree.invalid_actions.at[parent, action].set(parent_invalid | bad),
+            # Masks the edge only when bad (otherwise the write goes out of range and is
+            # dropped): no read of the array just written, which would make XLA copy it.
+            invalid_actions=tree.invalid_actions.at[
+                jnp.where(bad, parent, num_nodes), action].set(True, mode="drop"),
             num_nonfinite=tree.num_nonfinite + bad.astype(jnp.int32),
             parents=tree.parents.at[leaf].set(parent),
             action_from_parent=tree.action_from_parent.at[leaf].set(action),
