@@ -35,14 +35,12 @@ work is counted in selections: per root, the sum over simulations of the depth o
 node each one creates; and, since a batched loop runs until its deepest root is done,
 the loop iterations of the batch, the sum over simulations of the batch's deepest
 walk. Both grow faster than the simulation count as trees deepen (the same for mctx,
-whose trees are the same). From jwm's three timings per rule and batch the model
-``t = t0 + S * a + I * c`` (``S`` simulations, ``I`` loop iterations) is solved for the
-cost ``a`` per simulation and ``c`` per iteration (one selection and one backup step
-per root); ``t(256) <= 4.5 t(64)`` then needs ``a / c >= (I256 - 4.5 I64 - 3.5 t0 / c)
-/ 32``, reported against the fitted ``a / c``. And, from the compiled HLO at batch 64
-and 256 simulations, the ``copy`` / scatter / dynamic-update-slice ops on node-axis-
-sized arrays inside ``while`` bodies, grouped by shape, to show which arrays each loop
-iteration copies.
+whose trees are the same), so ``time(256)/time(64)`` is that growth times the growth of
+jwm's time per loop iteration (reported, with the time per iteration at each budget):
+at or under 4.5 only if an iteration gets cheaper as the tree grows. And, from the
+compiled HLO at batch 64 and 256 simulations, the ``copy`` / scatter /
+dynamic-update-slice ops on node-axis-sized arrays inside ``while`` bodies, grouped by
+shape, to show which arrays each loop iteration copies.
 
 Usage::
 
@@ -387,7 +385,7 @@ def ratio_checks(cells: list) -> dict:
 
 def depth_growth(diag_cells: list) -> dict:
     """Per rule and batch: how the selection work grows from 64 to 256 simulations, and
-    the cost model fitted to jwm's timings (see the module docstring)."""
+    jwm's time per loop iteration (see the module docstring)."""
     out = {}
     for rule in RULES:
         for batch in BATCHES:
@@ -396,22 +394,18 @@ def depth_growth(diag_cells: list) -> dict:
             if not all(n in d for n in SIMULATIONS):
                 continue
             iters = {n: d[n]["loop_iterations"] for n in SIMULATIONS}
-            # t = t0 + S a + I c through the three timings (ms).
-            m = np.array([[1.0, n, iters[n]] for n in SIMULATIONS])
-            t0, a, c = np.linalg.solve(m, np.array([d[n]["jwm_ms"] for n in SIMULATIONS]))
-            need = (iters[256] - 4.5 * iters[64] - 3.5 * t0 / c) / 32 if c > 0 else float("nan")
+            per_iter = {n: 1e3 * d[n]["jwm_ms"] / iters[n] for n in SIMULATIONS}
             out[f"{rule}_b{batch}"] = {
                 "selections_per_root_growth":
                     d[256]["selections_per_root"] / d[64]["selections_per_root"],
                 "loop_iterations": {str(n): iters[n] for n in SIMULATIONS},
                 "loop_iterations_growth": iters[256] / iters[64],
                 "deepest_node_256": d[256]["deepest_node"],
+                "jwm_us_per_loop_iteration": {str(n): per_iter[n] for n in SIMULATIONS},
+                # time(256)/time(64) = iterations growth x this, exactly.
+                "jwm_per_iteration_growth": per_iter[256] / per_iter[64],
                 "jwm_growth": d[256]["jwm_ms"] / d[64]["jwm_ms"],
                 "mctx_growth": d[256]["mctx_ms"] / d[64]["mctx_ms"],
-                "fit_ms": {"t0": float(t0), "per_simulation": float(a),
-                           "per_iteration": float(c)},
-                "fitted_sim_over_iteration": float(a / c) if c > 0 else float("nan"),
-                "needed_sim_over_iteration_for_4_5": float(need),
             }
     return out
 
@@ -459,25 +453,24 @@ def markdown(result: dict) -> str:
                      f"roots identical")
     diag = result.get("diagnostics")
     if diag:
-        lines += ["", "Diagnostics: selection work against the simulation budget (the same trees "
-                  "as mctx's, so mctx does this work too). Loop iterations: what a batched "
-                  "loop runs, the sum over simulations of the batch's deepest walk. Fit: "
-                  "t = t0 + S a + I c on jwm's three timings (ms); t(256) <= 4.5 t(64) needs "
-                  "a/c at least the last column:", "",
+        lines += ["", "Diagnostics: selection work against the simulation budget (the trees "
+                  "are mctx's, so mctx does this work too). Loop iterations: what a batched "
+                  "loop runs, the sum over simulations of the batch's deepest walk (one "
+                  "selection and one backup step per root each). jwm t256/t64 = iterations "
+                  "growth x per-iteration growth, exactly:", "",
                   "| rule | batch | selections/root growth | loop iterations 16/64/256 | "
-                  "iterations growth | deepest node | jwm t256/t64 | mctx t256/t64 | "
-                  "t0 / a / c (us) | a/c fitted | a/c needed |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "iterations growth | deepest node | jwm us/iteration 16/64/256 | "
+                  "per-iteration growth | jwm t256/t64 | mctx t256/t64 |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for name, g in diag["depth_growth"].items():
             rule, batch = name.rsplit("_b", 1)
-            it, f = g["loop_iterations"], g["fit_ms"]
+            it, us = g["loop_iterations"], g["jwm_us_per_loop_iteration"]
             lines.append(
                 f"| {rule} | {batch} | {g['selections_per_root_growth']:.2f} | "
                 f"{it['16']} / {it['64']} / {it['256']} | {g['loop_iterations_growth']:.2f} | "
-                f"{g['deepest_node_256']} | {g['jwm_growth']:.2f} | {g['mctx_growth']:.2f} | "
-                f"{1e3 * f['t0']:.0f} / {1e3 * f['per_simulation']:.2f} / "
-                f"{1e3 * f['per_iteration']:.2f} | {g['fitted_sim_over_iteration']:.1f} | "
-                f"{g['needed_sim_over_iteration_for_4_5']:.1f} |")
+                f"{g['deepest_node_256']} | {us['16']:.2f} / {us['64']:.2f} / {us['256']:.2f} | "
+                f"{g['jwm_per_iteration_growth']:.2f} | {g['jwm_growth']:.2f} | "
+                f"{g['mctx_growth']:.2f} |")
         lines += ["", f"Compiled HLO (batch {diag['hlo_batch']}, 256 simulations), ops on "
                   "node-axis-sized arrays inside while bodies (copies / scatters):", ""]
         for name, h in diag["hlo_sims256"].items():

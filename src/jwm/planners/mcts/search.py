@@ -4,9 +4,9 @@ Per simulation: descend from the root by the selection rule until an unexpanded 
 (or ``max_depth``), expand it with one ``model.step``, evaluate the new node, and back
 the return up the path.
 
-`search` is written for one root, but its loops run over an explicit batch axis (a
-single root is a batch of one) and `jax.custom_batching.custom_vmap` routes a `vmap` of
-it to that batched form. Why: under `vmap`, a `while_loop` whose trip count differs
+`search` is written for one root, and `jax.custom_batching.custom_vmap` routes a `vmap`
+of it to a form whose loops run over the batch axis explicitly (every step is the
+one-root step, vmapped). Why: under `vmap`, a `while_loop` whose trip count differs
 across the batch selects between old and new carry on every iteration, so a loop that
 carried the tree (or any buffer of ``max_depth`` or ``num_nodes`` entries) would copy
 it at every descent or backup step, and search cost would grow faster than the
