@@ -29,12 +29,16 @@ Before any timing, one small cell checks that both libraries run the same algori
 with the randomness switched off (PUCT with ``dirichlet_fraction=0``; Gumbel with
 ``gumbel_scale=0``) they must return the same root visit counts.
 
-Diagnostics (``--no-diagnostics`` skips them), at batch 64 with 64 and 256 simulations:
-jwm with ``max_depth`` set to one more than the deepest node its default search
-reached, timed in the same schedule as the cell. That bounds the descent's path
-buffers, which by default hold ``num_simulations + 1`` entries, without changing the
-search (identical trees are checked), so the difference is what those buffers cost.
-And, from the compiled HLO at 256 simulations, the ``copy`` / scatter /
+Diagnostics (``--no-diagnostics`` skips them): why ``time(256)/time(64)`` can exceed 4
+when the cost per step is flat. A simulation selects once per edge it walks, so the
+work is counted in selections: per root, the sum over simulations of the depth of the
+node each one creates; and, since a batched loop runs until its deepest root is done,
+the loop iterations of the batch, the sum over simulations of the batch's deepest
+walk. Both grow faster than the simulation count as trees deepen (the same for mctx,
+whose trees are the same), so ``time(256)/time(64)`` is that growth times the growth of
+jwm's time per loop iteration (reported, with the time per iteration at each budget):
+at or under 4.5 only if an iteration gets cheaper as the tree grows. And, from the
+compiled HLO at batch 64 and 256 simulations, the ``copy`` / scatter /
 dynamic-update-slice ops on node-axis-sized arrays inside ``while`` bodies, grouped by
 shape, to show which arrays each loop iteration copies.
 
@@ -79,7 +83,7 @@ GUMBEL_SCALE = 1.0
 MAX_CONSIDERED = 16
 # Probability that a table transition terminates (discount 0); the rest use 0.95.
 TERMINAL_PROB = 0.1
-# The jwm variant timed as a diagnostic; see the module docstring.
+# The batch whose compiled HLO is inspected; see the module docstring.
 DIAGNOSTIC_BATCH = 64
 
 # Post-compile calls before timing: the first calls still pay for lazy allocations and
@@ -379,6 +383,33 @@ def ratio_checks(cells: list) -> dict:
     return out
 
 
+def depth_growth(diag_cells: list) -> dict:
+    """Per rule and batch: how the selection work grows from 64 to 256 simulations, and
+    jwm's time per loop iteration (see the module docstring)."""
+    out = {}
+    for rule in RULES:
+        for batch in BATCHES:
+            d = {c["num_simulations"]: c for c in diag_cells
+                 if c["rule"] == rule and c["batch"] == batch}
+            if not all(n in d for n in SIMULATIONS):
+                continue
+            iters = {n: d[n]["loop_iterations"] for n in SIMULATIONS}
+            per_iter = {n: 1e3 * d[n]["jwm_ms"] / iters[n] for n in SIMULATIONS}
+            out[f"{rule}_b{batch}"] = {
+                "selections_per_root_growth":
+                    d[256]["selections_per_root"] / d[64]["selections_per_root"],
+                "loop_iterations": {str(n): iters[n] for n in SIMULATIONS},
+                "loop_iterations_growth": iters[256] / iters[64],
+                "deepest_node_256": d[256]["deepest_node"],
+                "jwm_us_per_loop_iteration": {str(n): per_iter[n] for n in SIMULATIONS},
+                # time(256)/time(64) = iterations growth x this, exactly.
+                "jwm_per_iteration_growth": per_iter[256] / per_iter[64],
+                "jwm_growth": d[256]["jwm_ms"] / d[64]["jwm_ms"],
+                "mctx_growth": d[256]["mctx_ms"] / d[64]["mctx_ms"],
+            }
+    return out
+
+
 def markdown(result: dict) -> str:
     dev, cfg = result["device"], result["config"]
     ratios = result["ratios"]
@@ -422,28 +453,33 @@ def markdown(result: dict) -> str:
                      f"roots identical")
     diag = result.get("diagnostics")
     if diag:
-        lines += ["", f"Diagnostics: jwm with max_depth = deepest node + 1 (batch "
-                  f"{diag['batch']}, same schedule as the cell; same tree checked):", "",
-                  "| rule | sims | max_depth | vmapped descent iterations | jwm ms | "
-                  "jwm max_depth ms | mctx ms | same tree |", "|---|---:|---:|---:|---:|---:|---:|:---:|"]
-        for d in diag["cells"]:
-            lines.append(f"| {d['rule']} | {d['num_simulations']} | {d['max_depth']} | "
-                         f"{d['vmapped_descent_iterations']} | "
-                         f"{d['jwm_ms']:.3f} | {d['jwm_max_depth_ms']:.3f} | {d['mctx_ms']:.3f} | "
-                         f"{'yes' if d['same_tree_visit_counts'] else 'NO'} |")
-        for rule, g in diag["growth_sims256_over_sims64"].items():
-            lines.append(f"\n- {rule}: time(256)/time(64) jwm {g['jwm']:.2f}, jwm max_depth "
-                         f"{g['jwm_max_depth']:.2f}, mctx {g['mctx']:.2f}; vmapped descent "
-                         f"iterations grow {g['vmapped_descent_iterations']:.2f}x")
-        lines += ["", "Compiled HLO, ops on node-axis-sized arrays inside while bodies "
-                  "(copies / scatters), 256 simulations:", ""]
+        lines += ["", "Diagnostics: selection work against the simulation budget (the trees "
+                  "are mctx's, so mctx does this work too). Loop iterations: what a batched "
+                  "loop runs, the sum over simulations of the batch's deepest walk (one "
+                  "selection and one backup step per root each). jwm t256/t64 = iterations "
+                  "growth x per-iteration growth, exactly:", "",
+                  "| rule | batch | selections/root growth | loop iterations 16/64/256 | "
+                  "iterations growth | deepest node | jwm us/iteration 16/64/256 | "
+                  "per-iteration growth | jwm t256/t64 | mctx t256/t64 |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for name, g in diag["depth_growth"].items():
+            rule, batch = name.rsplit("_b", 1)
+            it, us = g["loop_iterations"], g["jwm_us_per_loop_iteration"]
+            lines.append(
+                f"| {rule} | {batch} | {g['selections_per_root_growth']:.2f} | "
+                f"{it['16']} / {it['64']} / {it['256']} | {g['loop_iterations_growth']:.2f} | "
+                f"{g['deepest_node_256']} | {us['16']:.2f} / {us['64']:.2f} / {us['256']:.2f} | "
+                f"{g['jwm_per_iteration_growth']:.2f} | {g['jwm_growth']:.2f} | "
+                f"{g['mctx_growth']:.2f} |")
+        lines += ["", f"Compiled HLO (batch {diag['hlo_batch']}, 256 simulations), ops on "
+                  "node-axis-sized arrays inside while bodies (copies / scatters):", ""]
         for name, h in diag["hlo_sims256"].items():
             lines.append(f"- {name}: {h['copies_of_node_axis_arrays_in_while_bodies']} copies, "
                          f"{h['scatters_on_node_axis_arrays_in_while_bodies']} scatters, "
                          f"{h['dynamic_update_slices_on_node_axis_arrays_in_while_bodies']} "
                          f"dynamic-update-slices; copies by shape: "
-                         + "; ".join(f"{l['while']}: " + ", ".join(f"{k} x{v}" for k, v in l["copies"].items())
-                                     for l in h["loops"] if l["copies"]))
+                         + ("; ".join(f"{l['while']}: " + ", ".join(f"{k} x{v}" for k, v in l["copies"].items())
+                                      for l in h["loops"] if l["copies"]) or "none"))
     return "\n".join(lines) + "\n"
 
 
@@ -492,15 +528,6 @@ def main(argv=None) -> dict:
         fns, info = {}, {}
         fns["mctx"], info["mctx"] = compile_and_warm(make_mctx(rule, ns), (params, latents, k_mctx))
         fns["jwm"], info["jwm"] = compile_and_warm(make_jwm(rule, ns), ((), params, latents, keys))
-        variant = diagnostics and batch == DIAGNOSTIC_BATCH and ns in (64, 256)
-        if variant:
-            # Just deep enough for the default search: the same tree, shorter buffers.
-            i_def = fns["jwm"]()[2]
-            depth = np.asarray(i_def.tree.depth)  # [B, N]; node i + 1 is simulation i's leaf
-            deepest = int(depth.max())
-            jv = make_jwm(rule, ns, max_depth=deepest + 1)
-            fns["jwm_max_depth"], info["jwm_max_depth"] = compile_and_warm(
-                jv, ((), params, latents, keys))
         stats = time_round_robin(fns, min_repeats=min_repeats, max_repeats=args.repeats,
                                  budget_s=args.cell_seconds)
         cell = f"{rule}_b{batch}_s{ns}"
@@ -516,25 +543,19 @@ def main(argv=None) -> dict:
             "aot_compile_s": {m: info[m]["compile_s"] for m in ("mctx", "jwm")},
             "warmup_calls": {m: info[m]["warmup_calls"] for m in ("mctx", "jwm")},
         })
-        if variant:
-            # The same search as the default jwm: every node's visit counts agree.
-            i_var = fns["jwm_max_depth"]()[2]
+        if diagnostics:
+            # Node i + 1 is simulation i's new node; its depth is how many selections
+            # that simulation made (default max_depth: every simulation creates one).
+            depth = np.asarray(fns["jwm"]()[2].tree.depth)[:, 1:]  # [B, S]
             diag_cells.append({
-                "rule": rule, "num_simulations": ns, "deepest_node": deepest,
-                "max_depth": deepest + 1,
-                # Under vmap a while loop runs until its last batch member is done, so
-                # the descent executes sum_i max_b depth(leaf of simulation i) iterations:
-                # work that grows faster than the simulation count as the trees deepen.
-                "vmapped_descent_iterations": int(depth[:, 1:].max(axis=0).sum()),
-                "same_tree_visit_counts": bool(np.array_equal(
-                    np.asarray(i_def.tree.children_visits), np.asarray(i_var.tree.children_visits))),
-                "jwm_ms": stats["jwm"]["median_ms"],
-                "jwm_max_depth_ms": stats["jwm_max_depth"]["median_ms"],
-                "mctx_ms": stats["mctx"]["median_ms"],
-                "jwm_max_depth_stats": stats["jwm_max_depth"],
+                "rule": rule, "batch": batch, "num_simulations": ns,
+                "jwm_ms": stats["jwm"]["median_ms"], "mctx_ms": stats["mctx"]["median_ms"],
+                "selections_per_root": float(depth.sum(axis=1).mean()),
+                "deepest_node": int(depth.max()),
+                "loop_iterations": int(depth.max(axis=0).sum()),
             })
-            if ns == 256:
-                for m in ("jwm", "jwm_max_depth", "mctx"):
+            if batch == DIAGNOSTIC_BATCH and ns == 256:
+                for m in ("jwm", "mctx"):
                     hlo[f"{m}_{rule}_b{batch}"] = while_body_ops(info[m]["hlo"], ns + 1)
         del fns, info
     bar.close()
@@ -577,17 +598,8 @@ def main(argv=None) -> dict:
         "timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     if diagnostics:
-        growth = {}
-        for rule in RULES:
-            d = {c["num_simulations"]: c for c in diag_cells if c["rule"] == rule}
-            if 64 in d and 256 in d:
-                growth[rule] = {m: d[256][f"{m}_ms"] / d[64][f"{m}_ms"]
-                                for m in ("jwm", "jwm_max_depth", "mctx")}
-                growth[rule]["vmapped_descent_iterations"] = (
-                    d[256]["vmapped_descent_iterations"] / d[64]["vmapped_descent_iterations"])
-        result["diagnostics"] = {"max_depth": "deepest node of the default search + 1",
-                                 "batch": DIAGNOSTIC_BATCH,
-                                 "cells": diag_cells, "growth_sims256_over_sims64": growth,
+        result["diagnostics"] = {"hlo_batch": DIAGNOSTIC_BATCH, "cells": diag_cells,
+                                 "depth_growth": depth_growth(diag_cells),
                                  "hlo_sims256": hlo}
     result["total_wall_s"] = time.perf_counter() - t_start
 

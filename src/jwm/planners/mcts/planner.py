@@ -241,21 +241,22 @@ def mcts(model, action_space, *, num_simulations: int, rule: str = "puct",
 
     def select(tree, node, depth, salt):
         if rule == "puct":
-            scores = selection.puct_scores(tree, node, pb_c_init=pb_c_init, pb_c_base=pb_c_base)
+            scores = selection.puct_row(tree, node, pb_c_init=pb_c_init, pb_c_base=pb_c_base)
         elif rule == "uct":
-            scores = selection.uct_scores(tree, node, exploration=uct_c)
-        else:
-            scores = jax.lax.cond(
-                depth == 0,
-                lambda: selection.gumbel_root_scores(tree, node, table, max_considered,
-                                                     value_scale=value_scale,
-                                                     maxvisit_init=maxvisit_init),
-                lambda: selection.gumbel_interior_scores(tree, node, value_scale=value_scale,
-                                                         maxvisit_init=maxvisit_init))
+            scores = selection.uct_row(tree, node, exploration=uct_c)
+        else:  # below the root; the search calls root_select there
+            scores = selection.gumbel_interior_row(tree, node, value_scale=value_scale,
+                                                   maxvisit_init=maxvisit_init)
         # Gumbel's scores carry their own tie-break (the root's Gumbel noise; interior
         # selection is deterministic by design, as in mctx), so only PUCT/UCT hash one.
         return selection.masked_argmax(scores, tree.invalid_actions[node],
                                        None if rule == "gumbel" else salt)
+
+    def gumbel_root_select(tree, node, depth, salt):
+        del depth, salt
+        scores = selection.gumbel_root_row(tree, node, table, max_considered,
+                                           value_scale=value_scale, maxvisit_init=maxvisit_init)
+        return selection.masked_argmax(scores, tree.invalid_actions[node])
 
     def init(key):
         del key
@@ -303,7 +304,8 @@ def mcts(model, action_space, *, num_simulations: int, rule: str = "puct",
             tree = tree.replace(root_gumbel=gumbel)
         tree = search(tree, model=model, params=params, key=k_search,
                       num_simulations=num_simulations, first_simulation=filled, select=select,
-                      evaluate=evaluate, discount=discount, max_depth=max_depth)
+                      evaluate=evaluate, discount=discount, max_depth=max_depth,
+                      root_select=gumbel_root_select if rule == "gumbel" else None)
         action, weights = _act(tree, k_act)
         if reuse_tree:
             plan_state = MCTSState(tree=tree, action=action, valid=jnp.array(True))

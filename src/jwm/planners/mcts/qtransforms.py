@@ -1,13 +1,34 @@
-"""Q-value transforms: how a node's action values are scaled before selection."""
+"""Q-value transforms: how a node's action values are scaled before selection.
+
+Each transform has a `Row` form (``*_row``), which selection uses, and an array form.
+"""
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 
-from jwm.planners.mcts.tree import Tree, qvalues
+from jwm.planners.mcts.rows import Row
+from jwm.planners.mcts.tree import Tree
 
-__all__ = ["normalized_by_parent_and_siblings", "completed_by_mix_value", "mixed_value"]
+__all__ = ["normalized_by_parent_and_siblings", "completed_by_mix_value", "mixed_value",
+           "qvalues_row", "normalized_by_parent_and_siblings_row", "completed_by_mix_value_row",
+           "mixed_value_row"]
+
+
+def qvalues_row(tree: Tree, node) -> Row:
+    """`qvalues` as a `Row`: ``r(s, a) + discount(s, a) * V(child)``."""
+    return (Row.of(tree.children_rewards[node])
+            + Row.of(tree.children_discounts[node]) * Row.of(tree.children_values[node]))
+
+
+def normalized_by_parent_and_siblings_row(tree: Tree, node, epsilon: float = 1e-8) -> Row:
+    q = qvalues_row(tree, node)
+    visited = Row.of(tree.children_visits[node]) > 0
+    v = tree.node_values[node]
+    known = Row.where(visited, q, v)
+    lo = jnp.minimum(v, known.min())
+    hi = jnp.maximum(v, known.max())
+    return (Row.where(visited, q, lo) - lo) / jnp.maximum(hi - lo, epsilon)
 
 
 def normalized_by_parent_and_siblings(tree: Tree, node, epsilon: float = 1e-8):
@@ -15,13 +36,16 @@ def normalized_by_parent_and_siblings(tree: Tree, node, epsilon: float = 1e-8):
 
     Unvisited actions score 0 (the minimum), as in MuZero's pseudocode and mctx.
     """
-    q = qvalues(tree, node)
-    visited = tree.children_visits[node] > 0
-    v = tree.node_values[node]
-    known = jnp.where(visited, q, v)
-    lo = jnp.minimum(v, known.min())
-    hi = jnp.maximum(v, known.max())
-    return (jnp.where(visited, q, lo) - lo) / jnp.maximum(hi - lo, epsilon)
+    return normalized_by_parent_and_siblings_row(tree, node, epsilon).array()
+
+
+def mixed_value_row(raw_value, q: Row, visits: Row, prior_probs: Row):
+    total = visits.sum()
+    probs = Row.maximum(jnp.finfo(prior_probs.dtype).tiny, prior_probs)
+    visited = visits > 0
+    mass = Row.where(visited, probs, 0.0).sum()
+    weighted_q = Row.where(visited, probs * q / Row.where(visited, mass, 1.0), 0.0).sum()
+    return (raw_value + total * weighted_q) / (total + 1)
 
 
 def mixed_value(raw_value, q, visits, prior_probs):
@@ -30,12 +54,19 @@ def mixed_value(raw_value, q, visits, prior_probs):
     Interpolates the network's ``raw_value`` with the prior-weighted mean Q of the
     visited actions, weighted by how many visits back those Q-values.
     """
-    total = visits.sum()
-    probs = jnp.maximum(jnp.finfo(prior_probs.dtype).tiny, prior_probs)
-    visited = visits > 0
-    mass = jnp.where(visited, probs, 0.0).sum()
-    weighted_q = jnp.where(visited, probs * q / jnp.where(visited, mass, 1.0), 0.0).sum()
-    return (raw_value + total * weighted_q) / (total + 1)
+    return mixed_value_row(raw_value, Row.of(q), Row.of(visits), Row.of(prior_probs))
+
+
+def completed_by_mix_value_row(tree: Tree, node, *, value_scale: float = 0.1,
+                               maxvisit_init: float = 50.0, epsilon: float = 1e-8) -> Row:
+    q = qvalues_row(tree, node)
+    visits = Row.of(tree.children_visits[node])
+    probs = Row.of(tree.children_prior_logits[node]).softmax()
+    value = mixed_value_row(tree.raw_values[node], q, visits, probs)
+    completed = Row.where(visits > 0, q, value)
+    lo, hi = completed.min(), completed.max()
+    completed = (completed - lo) / jnp.maximum(hi - lo, epsilon)
+    return (maxvisit_init + visits.max()) * value_scale * completed
 
 
 def completed_by_mix_value(tree: Tree, node, *, value_scale: float = 0.1,
@@ -46,11 +77,5 @@ def completed_by_mix_value(tree: Tree, node, *, value_scale: float = 0.1,
     ``(maxvisit_init + max visits) * value_scale`` so that the Q-values weigh more
     against the prior logits as the search grows.
     """
-    q = qvalues(tree, node)
-    visits = tree.children_visits[node]
-    probs = jax.nn.softmax(tree.children_prior_logits[node])
-    value = mixed_value(tree.raw_values[node], q, visits, probs)
-    completed = jnp.where(visits > 0, q, value)
-    lo, hi = completed.min(), completed.max()
-    completed = (completed - lo) / jnp.maximum(hi - lo, epsilon)
-    return (maxvisit_init + visits.max()) * value_scale * completed
+    return completed_by_mix_value_row(tree, node, value_scale=value_scale,
+                                      maxvisit_init=maxvisit_init, epsilon=epsilon).array()

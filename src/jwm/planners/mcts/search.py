@@ -1,15 +1,19 @@
-"""Tree search for one root: simulations in a `fori_loop`, descent in a `while_loop`.
+"""Tree search: simulations in a `fori_loop`, descent and backup in `while_loop`s.
 
 Per simulation: descend from the root by the selection rule until an unexpanded action
 (or ``max_depth``), expand it with one ``model.step``, evaluate the new node, and back
 the return up the path.
 
-Why the backup does not carry the tree through a loop: under `vmap` a `while_loop`
-whose trip count differs across the batch selects between old and new carry on every
-iteration. Carrying the whole tree would then copy ``O(num_nodes)`` arrays per backup
-step, which makes search cost grow faster than linearly with the simulation budget.
-Here the descent records its path in a small buffer; the backup runs over that buffer
-and writes the tree once, with scatters of path length.
+`search` is written for one root, and `jax.custom_batching.custom_vmap` routes a `vmap`
+of it to a form whose loops run over the batch axis explicitly (every step is the
+one-root step, vmapped). Why: under `vmap`, a `while_loop` whose trip count differs
+across the batch selects between old and new carry on every iteration, so a loop that
+carried the tree (or any buffer of ``max_depth`` or ``num_nodes`` entries) would copy
+it at every descent or backup step, and search cost would grow faster than the
+simulation budget. Written over the batch, each loop runs while any root is still
+walking, its carry is a few scalars per root, and the backup walks from the leaf up
+through ``parents``, writing the tree by scatters whose rows for finished roots fall
+out of range and are dropped: O(batch) per step, whatever the tree's size.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import jax
 import jax.numpy as jnp
 
 from jwm.planners.mcts.selection import node_salt
-from jwm.planners.mcts.tree import ROOT, UNVISITED, Tree, empty_tree
+from jwm.planners.mcts.tree import NO_PARENT, ROOT, UNVISITED, Tree, empty_tree
 from jwm.planners.noise import mix32
 
 __all__ = ["NodeEvaluation", "search", "init_tree"]
@@ -68,13 +72,22 @@ class _Descent(NamedTuple):
     action: jax.Array
     child: jax.Array     # where that action leads, or UNVISITED
     depth: jax.Array     # edges walked so far
-    path: jax.Array      # [max_depth] node * A + action per edge walked; one buffer, not
-                         # two, because vmap selects the whole carry every step
 
 
-def search(tree: Tree, *, model, params, key, num_simulations: int, first_simulation: int = 0,
-           select: Callable, evaluate: Callable, discount: float, max_depth: int) -> Tree:
-    """Runs ``num_simulations`` simulations on ``tree``.
+class _Backup(NamedTuple):
+    index: jax.Array             # node whose value was just updated
+    value: jax.Array             # its new value
+    ret: jax.Array               # the return from that node
+    node_values: jax.Array       # [N]
+    node_visits: jax.Array       # [N]
+    children_values: jax.Array   # [N, A]
+    children_visits: jax.Array   # [N, A]
+
+
+def search(tree: Tree, *, model, params, key, num_simulations: int, first_simulation=0,
+           select: Callable, evaluate: Callable, discount: float, max_depth: int,
+           root_select: Callable | None = None) -> Tree:
+    """Runs ``num_simulations`` simulations on ``tree`` (one root; `vmap` for a batch).
 
     Args:
       tree: a tree whose root is filled (`init_tree`), possibly with earlier nodes.
@@ -88,85 +101,150 @@ def search(tree: Tree, *, model, params, key, num_simulations: int, first_simula
       first_simulation: the index of the first simulation; node ``first_simulation + i
         + 1`` is the one simulation ``i`` creates (non-zero when a reused subtree
         already fills the first nodes).
+      root_select: selection at the root (depth 0), same signature; ``select`` when
+        None. Given separately, ``select`` is only called below the root.
 
     Returns:
       the tree after the search.
     """
-    path_len = max_depth
+    options = dict(model=model, num_simulations=num_simulations, select=select,
+                   root_select=select if root_select is None else root_select,
+                   evaluate=evaluate, discount=discount, max_depth=max_depth)
+
+    @jax.custom_batching.custom_vmap
+    def one(tree, params, key, first):
+        return _search(tree, params, jax.tree.map(lambda _: None, params), key, first,
+                       batched=False, **options)
+
+    @one.def_vmap
+    def many(axis_size, in_batched, tree, params, key, first):
+        tree_b, params_b, key_b, first_b = in_batched
+        if axis_size == 1:  # the single search's loops, without masking
+            def first_of(x, b):
+                return x[0] if b else x
+
+            out = one(*jax.tree.map(first_of, (tree, params, key, first), tuple(in_batched)))
+            return jax.tree.map(lambda x: x[None], out), jax.tree.map(lambda _: True, out)
+
+        def batch(x, b):
+            return x if b else jnp.broadcast_to(x, (axis_size,) + x.shape)
+
+        out = _search(jax.tree.map(batch, tree, tree_b), params,
+                      jax.tree.map(lambda b: 0 if b else None, params_b),
+                      batch(key, key_b), batch(first, first_b), batched=True, **options)
+        return out, jax.tree.map(lambda _: True, out)
+
+    return one(tree, params, key, jnp.asarray(first_simulation, jnp.int32))
+
+
+def _search(tree: Tree, params, params_axes, key, first, *, batched: bool, model,
+            num_simulations, select, root_select, evaluate, discount, max_depth) -> Tree:
+    """The search on one root, or on a batch of them (leading axis) when ``batched``.
+
+    Every step is written for one root; with ``batched`` it is `vmap`-ed and the loops
+    run while any root is still walking, the finished ones masked: a step keeps their
+    state, and their tree writes go to an out-of-range node, which the scatter drops.
+    """
     num_nodes = tree.num_nodes
-    num_actions = tree.num_actions
+    if batched:
+        each = jax.vmap
+        each_p = lambda f: jax.vmap(f, (0, params_axes) + (0,) * 6)  # noqa: E731
+        anyof = lambda f: lambda *a: jnp.any(jax.vmap(f)(*a))  # noqa: E731
+    else:
+        each = each_p = anyof = lambda f: f
+
+    def keep(go, new, old):
+        """``new`` where ``go``; in a single search the loop runs only while ``go``."""
+        return jnp.where(go, new, old) if batched else new
+
+    def walking(s: _Descent):
+        return (s.child != UNVISITED) & (s.depth < max_depth)
+
+    def descent_step(tree, salt, s: _Descent):
+        go = walking(s)
+        node = keep(go, s.child, s.node)
+        action = keep(go, select(tree, node, s.depth, node_salt(salt, node)), s.action)
+        child = keep(go, tree.children_index[node, action], s.child)
+        return _Descent(node=node, action=action, child=child, depth=s.depth + go)
+
+    def descent_start(tree, salt):
+        """The root's step, outside the loop: every simulation takes it."""
+        root = jnp.int32(ROOT)
+        action = root_select(tree, root, jnp.int32(0), node_salt(salt, root))
+        return _Descent(node=root, action=action, child=tree.children_index[root, action],
+                        depth=jnp.int32(1))
 
     def descend(tree, salt):
-        def cond(s):
-            return (s.child != UNVISITED) & (s.depth < max_depth)
+        return jax.lax.while_loop(lambda s: anyof(walking)(s),
+                                  lambda s: each(descent_step)(tree, salt, s),
+                                  each(descent_start)(tree, salt))
 
-        def body(s):
-            node = s.child
-            action = select(tree, node, s.depth, node_salt(salt, node))
-            return _Descent(
-                node=node, action=action, child=tree.children_index[node, action],
-                depth=s.depth + 1,
-                path=s.path.at[s.depth].set(node * num_actions + action))
+    def climbing(tree, s: _Backup):
+        return tree.parents[s.index] != NO_PARENT
 
-        start = _Descent(node=jnp.int32(ROOT), action=jnp.int32(0), child=jnp.int32(ROOT),
-                         depth=jnp.int32(0),
-                         path=jnp.full((path_len,), num_nodes * num_actions, jnp.int32))
-        return jax.lax.while_loop(cond, body, start)
+    def backup_step(tree, s: _Backup):
+        """Updates the parent of ``s.index``. ``tree`` is the tree before the backup:
+        what the backup writes (values and visits) is read from ``s``."""
+        parent = tree.parents[s.index]
+        go = parent != NO_PARENT
+        parent = keep(go, parent, ROOT)
+        action = keep(go, tree.action_from_parent[s.index], 0)
+        ret = (tree.children_rewards[parent, action]
+               + tree.children_discounts[parent, action] * s.ret)
+        # Read once (the barrier stops XLA from re-reading inside several fusions, some
+        # unordered with the scatter below, which would make it copy the array), and
+        # written as set(read + 1) rather than add(1), so that the scatter depends on
+        # the read: XLA then updates in place instead of copying [N] per step.
+        visits, old = jax.lax.optimization_barrier(
+            (s.node_visits[parent], s.node_values[parent]))
+        count = visits.astype(old.dtype)
+        value = (old * count + ret) / (count + 1)
+        at = keep(go, parent, num_nodes)  # out of range: the scatter drops it
+        return _Backup(
+            index=keep(go, parent, s.index), value=keep(go, value, s.value),
+            ret=keep(go, ret, s.ret),
+            node_values=s.node_values.at[at].set(value, mode="drop"),
+            node_visits=s.node_visits.at[at].set(visits + 1, mode="drop"),
+            children_values=s.children_values.at[at, action].set(s.value, mode="drop"),
+            children_visits=s.children_visits.at[at, action].add(1, mode="drop"))
 
-    def backup(tree, d: _Descent, leaf):
-        """Running means along the path; one scatter per array."""
-        positions = jnp.arange(path_len)
-        on_path = positions < d.depth
-        nodes = d.path // num_actions  # padding decodes to num_nodes: out of range
-        actions = d.path % num_actions
-        rewards = tree.children_rewards.at[nodes, actions].get(mode="fill", fill_value=0.0)
-        discounts = tree.children_discounts.at[nodes, actions].get(mode="fill", fill_value=1.0)
-        values = tree.node_values.at[nodes].get(mode="fill", fill_value=0.0)
-        counts = tree.node_visits.at[nodes].get(mode="fill", fill_value=0).astype(values.dtype)
+    def backup_start(tree, leaf):
+        value = tree.node_values[leaf]
+        return _Backup(index=leaf, value=value, ret=value, node_values=tree.node_values,
+                       node_visits=tree.node_visits, children_values=tree.children_values,
+                       children_visits=tree.children_visits)
 
-        def body(i, carry):
-            ret, new_values = carry
-            j = d.depth - 1 - i  # from the leaf's parent up to the root
-            ret = rewards[j] + discounts[j] * ret
-            new_values = new_values.at[j].set((values[j] * counts[j] + ret) / (counts[j] + 1))
-            return ret, new_values
+    def backup(tree: Tree, leaf):
+        """Running means from the leaf's parent up to the root, through ``parents``."""
+        s = jax.lax.while_loop(lambda s: anyof(climbing)(tree, s),
+                               lambda s: each(backup_step)(tree, s),
+                               each(backup_start)(tree, leaf))
+        return tree.replace(node_values=s.node_values, node_visits=s.node_visits,
+                            children_values=s.children_values,
+                            children_visits=s.children_visits)
 
-        _, new_values = jax.lax.fori_loop(0, d.depth, body,
-                                          (tree.node_values[leaf], jnp.zeros_like(values)))
-        # children_values[p_j, a_j] is the updated value of p_{j+1} (the leaf for the last).
-        child_values = jnp.where(positions == d.depth - 1, tree.node_values[leaf],
-                                 jnp.roll(new_values, -1))
-        drop = jnp.where(on_path, nodes, num_nodes)  # out of range: scatter drops it
-        return tree.replace(
-            node_values=tree.node_values.at[drop].set(new_values, mode="drop"),
-            node_visits=tree.node_visits.at[drop].add(1, mode="drop"),
-            children_values=tree.children_values.at[drop, actions].set(child_values, mode="drop"),
-            children_visits=tree.children_visits.at[drop, actions].add(1, mode="drop"),
-        )
-
-    def simulation(i, carry):
-        tree, key = carry
-        key, k_step, k_eval = jax.random.split(key, 3)
-        d = descend(tree, mix32(base_salt ^ jnp.uint32(i) * jnp.uint32(0x9E3779B9)))
-        parent, action = d.node, d.action
-        leaf = jnp.where(d.child == UNVISITED, first_simulation + i + 1, d.child)
+    def expand(tree: Tree, params, parent, action, leaf, depth, k_step, k_eval):
+        """Steps the model from ``parent`` by ``action`` and writes node ``leaf``."""
         parent_latent = jax.tree.map(lambda x: x[parent], tree.embeddings)
         latent, reward, model_discount = model.step(params, parent_latent, action, k_step)
-        evaluation = evaluate(params, latent, k_eval, d.depth)
+        evaluation = evaluate(params, latent, k_eval, depth)
         # A non-finite model output must not reach a running mean (NaN would spread to
         # every ancestor, and argmax ranks NaN first): the edge becomes terminal with
         # zero reward and value, and is masked at its parent.
         bad = ~(jnp.isfinite(reward) & jnp.isfinite(model_discount)
-                & jnp.isfinite(evaluation.value) & jnp.all(jnp.isfinite(evaluation.prior_logits)))
+                & jnp.isfinite(evaluation.value)
+                & jnp.all(jnp.isfinite(evaluation.prior_logits)))
         reward = jnp.where(bad, 0.0, reward)
         model_discount = jnp.where(bad, 0.0, model_discount)
         evaluation = evaluation._replace(
             value=jnp.where(bad, 0.0, evaluation.value),
             prior_logits=jnp.where(bad, 0.0, evaluation.prior_logits))
-        tree = _write(tree, leaf, latent, evaluation, d.depth)
-        tree = tree.replace(
-            invalid_actions=tree.invalid_actions.at[parent, action].set(
-                tree.invalid_actions[parent, action] | bad),
+        tree = _write(tree, leaf, latent, evaluation, depth)
+        return tree.replace(
+            # Masks the edge only when bad (otherwise the write goes out of range and is
+            # dropped): no read of the array just written, which would make XLA copy it.
+            invalid_actions=tree.invalid_actions.at[
+                jnp.where(bad, parent, num_nodes), action].set(True, mode="drop"),
             num_nonfinite=tree.num_nonfinite + bad.astype(jnp.int32),
             parents=tree.parents.at[leaf].set(parent),
             action_from_parent=tree.action_from_parent.at[leaf].set(action),
@@ -175,9 +253,18 @@ def search(tree: Tree, *, model, params, key, num_simulations: int, first_simula
             children_discounts=tree.children_discounts.at[parent, action].set(
                 discount * model_discount),
         )
-        return backup(tree, d, leaf), key
 
-    key, k_salt = jax.random.split(key)
-    base_salt = jax.random.bits(k_salt, (), jnp.uint32)
+    def simulation(i, carry):
+        tree, key = carry
+        keys = each(lambda k: jax.random.split(k, 3))(key)
+        key, k_step, k_eval = keys[..., 0], keys[..., 1], keys[..., 2]
+        d = descend(tree, mix32(base_salt ^ jnp.uint32(i) * jnp.uint32(0x9E3779B9)))
+        leaf = jnp.where(d.child == UNVISITED, first + i + 1, d.child)
+        tree = each_p(expand)(tree, params, d.node, d.action, leaf, d.depth, k_step, k_eval)
+        return backup(tree, leaf), key
+
+    keys = each(jax.random.split)(key)
+    key, k_salt = keys[..., 0], keys[..., 1]
+    base_salt = each(lambda k: jax.random.bits(k, (), jnp.uint32))(k_salt)
     tree, _ = jax.lax.fori_loop(0, num_simulations, simulation, (tree, key))
     return tree

@@ -11,32 +11,34 @@ from __future__ import annotations
 
 import math
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jwm.planners.mcts.qtransforms import (completed_by_mix_value,
-                                           normalized_by_parent_and_siblings)
+from jwm.planners.mcts.qtransforms import (completed_by_mix_value_row,
+                                           normalized_by_parent_and_siblings_row)
+from jwm.planners.mcts.rows import Row
 from jwm.planners.mcts.tree import Tree
 from jwm.planners.noise import mix32
 
 __all__ = ["masked_argmax", "node_salt", "puct_scores", "uct_scores", "gumbel_root_scores",
-           "gumbel_interior_scores", "considered_visits_table"]
+           "gumbel_interior_scores", "gumbel_considered_scores", "considered_visits_table"]
 
 
 def masked_argmax(scores, invalid, salt=None):
     """Index of the best valid score; action 0 if every action is invalid.
 
     With a uint32 ``salt``, exact ties (infinities included) go to a pseudo-random one
-    of the tied actions, decided by hashing the salt with the action index.
+    of the tied actions, decided by hashing the salt with the action index. ``scores``
+    and ``invalid`` are ``[A]`` arrays or `Row`s.
     """
-    scores = jnp.where(invalid, -jnp.inf, scores)
+    invalid = Row.of(invalid)
+    scores = Row.where(invalid, -jnp.inf, Row.of(scores))
     if salt is None:
-        return jnp.argmax(scores).astype(jnp.int32)
+        return scores.argmax()
     tied = (scores == scores.max()) & ~invalid
-    order = mix32(salt + jnp.arange(scores.shape[0], dtype=jnp.uint32) * jnp.uint32(0x9E3779B9))
-    pick = jnp.argmax(jnp.where(tied, order, 0)).astype(jnp.int32)
-    return jnp.where(tied.any(), pick, jnp.argmax(scores).astype(jnp.int32))
+    order = mix32(salt + Row.arange(len(scores), jnp.uint32) * jnp.uint32(0x9E3779B9))
+    pick = Row.where(tied, order, jnp.uint32(0)).argmax()
+    return jnp.where(tied.any(), pick, scores.argmax())
 
 
 def node_salt(simulation_salt, node):
@@ -44,17 +46,29 @@ def node_salt(simulation_salt, node):
     return mix32(simulation_salt ^ (node.astype(jnp.uint32) * jnp.uint32(0x85EBCA6B)))
 
 
+def puct_row(tree: Tree, node, *, pb_c_init: float, pb_c_base: float) -> Row:
+    visits = Row.of(tree.children_visits[node])
+    n = tree.node_visits[node]
+    c = pb_c_init + jnp.log((n + pb_c_base + 1.0) / pb_c_base)
+    prior = Row.of(tree.children_prior_logits[node]).softmax()
+    bonus = jnp.sqrt(n) * c * prior / (visits + 1)
+    return normalized_by_parent_and_siblings_row(tree, node) + bonus
+
+
 def puct_scores(tree: Tree, node, *, pb_c_init: float, pb_c_base: float):
     """AlphaZero/MuZero PUCT: normalised Q plus a prior bonus shrinking with visits.
 
     ``Q(s,a) + P(s,a) * sqrt(N(s)) / (1 + N(s,a)) * (c_init + log((N(s) + c_base + 1) / c_base))``
     """
-    visits = tree.children_visits[node]
-    n = tree.node_visits[node]
-    c = pb_c_init + jnp.log((n + pb_c_base + 1.0) / pb_c_base)
-    prior = jax.nn.softmax(tree.children_prior_logits[node])
-    bonus = jnp.sqrt(n) * c * prior / (visits + 1)
-    return normalized_by_parent_and_siblings(tree, node) + bonus
+    return puct_row(tree, node, pb_c_init=pb_c_init, pb_c_base=pb_c_base).array()
+
+
+def uct_row(tree: Tree, node, *, exploration: float) -> Row:
+    visits = Row.of(tree.children_visits[node])
+    n = jnp.maximum(visits.sum(), 1).astype(jnp.float32)
+    bonus = exploration * (jnp.log(n) / Row.maximum(visits, 1)).sqrt()
+    score = normalized_by_parent_and_siblings_row(tree, node) + bonus
+    return Row.where(visits == 0, jnp.inf, score)
 
 
 def uct_scores(tree: Tree, node, *, exploration: float):
@@ -63,11 +77,7 @@ def uct_scores(tree: Tree, node, *, exploration: float):
     ``Q(s,a) + c * sqrt(log N(s) / N(s,a))``, with Q scaled to [0, 1] over the node
     and its children so one ``c`` serves any reward scale.
     """
-    visits = tree.children_visits[node]
-    n = jnp.maximum(visits.sum(), 1).astype(jnp.float32)
-    bonus = exploration * jnp.sqrt(jnp.log(n) / jnp.maximum(visits, 1))
-    score = normalized_by_parent_and_siblings(tree, node) + bonus
-    return jnp.where(visits == 0, jnp.inf, score)
+    return uct_row(tree, node, exploration=exploration).array()
 
 
 def considered_visits_table(max_considered: int, num_simulations: int) -> np.ndarray:
@@ -96,31 +106,46 @@ def considered_visits_table(max_considered: int, num_simulations: int) -> np.nda
     return table
 
 
+def gumbel_considered_row(considered_visit, gumbel, logits, completed_q, visits) -> Row:
+    logits = Row.of(logits)
+    logits = logits - logits.max()
+    allowed = Row.where(Row.of(visits) == considered_visit, 0.0, -jnp.inf)
+    return Row.maximum(-1e9, Row.of(gumbel) + logits + Row.of(completed_q)) + allowed
+
+
 def gumbel_considered_scores(considered_visit, gumbel, logits, completed_q, visits):
     """Scores for the Gumbel root: only actions at ``considered_visit`` visits may win."""
-    logits = logits - logits.max()
-    allowed = jnp.where(visits == considered_visit, 0.0, -jnp.inf)
-    return jnp.maximum(-1e9, gumbel + logits + completed_q) + allowed
+    return gumbel_considered_row(considered_visit, gumbel, logits, completed_q, visits).array()
+
+
+def gumbel_root_row(tree: Tree, node, table, max_considered: int, *, value_scale,
+                    maxvisit_init) -> Row:
+    visits = Row.of(tree.children_visits[node])
+    completed_q = completed_by_mix_value_row(tree, node, value_scale=value_scale,
+                                             maxvisit_init=maxvisit_init)
+    num_valid = (~Row.of(tree.invalid_actions[node])).astype(jnp.int32).sum()
+    considered = jnp.minimum(max_considered, num_valid)
+    considered_visit = table[considered, visits.sum()]
+    return gumbel_considered_row(considered_visit, Row.of(tree.root_gumbel),
+                                 tree.children_prior_logits[node], completed_q, visits)
 
 
 def gumbel_root_scores(tree: Tree, node, table, max_considered: int, *, value_scale,
                        maxvisit_init):
     """Gumbel-top-k with sequential halving at the root."""
-    visits = tree.children_visits[node]
-    completed_q = completed_by_mix_value(tree, node, value_scale=value_scale,
-                                         maxvisit_init=maxvisit_init)
-    num_valid = jnp.sum(~tree.invalid_actions[node]).astype(jnp.int32)
-    considered = jnp.minimum(max_considered, num_valid)
-    simulation = visits.sum()
-    considered_visit = table[considered, simulation]
-    return gumbel_considered_scores(considered_visit, tree.root_gumbel,
-                                    tree.children_prior_logits[node], completed_q, visits)
+    return gumbel_root_row(tree, node, table, max_considered, value_scale=value_scale,
+                           maxvisit_init=maxvisit_init).array()
+
+
+def gumbel_interior_row(tree: Tree, node, *, value_scale, maxvisit_init) -> Row:
+    visits = Row.of(tree.children_visits[node])
+    completed_q = completed_by_mix_value_row(tree, node, value_scale=value_scale,
+                                             maxvisit_init=maxvisit_init)
+    probs = (Row.of(tree.children_prior_logits[node]) + completed_q).softmax()
+    return probs - visits / (1 + visits.sum())
 
 
 def gumbel_interior_scores(tree: Tree, node, *, value_scale, maxvisit_init):
     """Deterministic interior selection: match visits to softmax(logits + completed Q)."""
-    visits = tree.children_visits[node]
-    completed_q = completed_by_mix_value(tree, node, value_scale=value_scale,
-                                         maxvisit_init=maxvisit_init)
-    probs = jax.nn.softmax(tree.children_prior_logits[node] + completed_q)
-    return probs - visits / (1 + visits.sum())
+    return gumbel_interior_row(tree, node, value_scale=value_scale,
+                               maxvisit_init=maxvisit_init).array()
