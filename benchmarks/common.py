@@ -12,7 +12,7 @@ import numpy as np
 
 import jwm
 
-__all__ = ["device_info", "dist_version", "timing_stats", "write_results"]
+__all__ = ["check_target", "device_info", "dist_version", "timing_stats", "write_results"]
 
 
 def timing_stats(samples_s) -> dict:
@@ -72,3 +72,9 @@ def write_results(out_dir, name: str, result: dict, markdown: str) -> None:
         tmp.write_text(text)
         os.replace(tmp, out / f"{name}.{suffix}")
     print(markdown)
+
+
+def check_target(value, op: str, target: float) -> dict:
+    """``{"value", "target", "pass"}`` for ``value op target``, ``op`` ``">="`` or ``"<="``."""
+    passed = value >= target if op == ">=" else value <= target
+    return {"value": float(value), "target": f"{op} {target}", "pass": bool(passed)}

@@ -68,7 +68,7 @@ from tqdm import tqdm
 
 import jwm
 import mctx
-from common import device_info, timing_stats, write_results
+from common import check_target, device_info, timing_stats, write_results
 
 NUM_ACTIONS = 8
 NUM_STATES = 64
@@ -350,9 +350,7 @@ def while_body_ops(text: str, num_nodes: int) -> dict:
 
 
 def _check(name, value):
-    op, target = TARGETS[name]
-    passed = value >= target if op == ">=" else value <= target
-    return {"value": float(value), "target": f"{op} {target}", "pass": bool(passed)}
+    return check_target(value, *TARGETS[name])
 
 
 def ratio_checks(cells: list) -> dict:

@@ -59,7 +59,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import jwm
-from common import device_info, timing_stats, write_results
+from common import check_target, device_info, timing_stats, write_results
 from jwm.planners.objective import population_returns
 
 ENV_NAME = "gymnax:Pendulum-v1"
@@ -534,12 +534,7 @@ def checks(plan: dict, run: dict) -> dict:
         "pets_compile_s_single": run["compile_s_single"],
         "pets_compile_s_vmapped": run["compile_s_vmapped"],
     }
-    out = {}
-    for name, value in values.items():
-        op, target = TARGETS[name]
-        passed = value >= target if op == ">=" else value <= target
-        out[name] = {"value": value, "target": f"{op} {target}", "pass": bool(passed)}
-    return out
+    return {name: check_target(value, *TARGETS[name]) for name, value in values.items()}
 
 
 def markdown(result: dict) -> str:

@@ -43,7 +43,7 @@ import numpy as np
 from tqdm import tqdm
 
 import jwm
-from common import device_info, timing_stats, write_results
+from common import check_target, device_info, timing_stats, write_results
 from evosax.algorithms import SimpleES
 from jwm.planners.objective import population_returns, sequence_return
 from jwm.planners.noise import standard_normal
@@ -400,12 +400,7 @@ def ratio_checks(timings: dict) -> dict:
         "evosax_over_jwm": timings["evosax"]["median_ms"] / jwm_t,
         "jwm_over_bare_rollout": jwm_t / timings["bare_rollout"]["median_ms"],
     }
-    out = {}
-    for name, value in values.items():
-        op, target = TARGETS[name]
-        passed = value >= target if op == ">=" else value <= target
-        out[name] = {"value": value, "target": f"{op} {target}", "pass": bool(passed)}
-    return out
+    return {name: check_target(value, *TARGETS[name]) for name, value in values.items()}
 
 
 def markdown(result: dict) -> str:
