@@ -12,7 +12,8 @@ import numpy as np
 
 import jwm
 
-__all__ = ["check_target", "device_info", "dist_version", "timing_stats", "write_results"]
+__all__ = ["blocking", "check_target", "device_info", "dist_version", "time_interleaved",
+           "timing_stats", "write_results"]
 
 
 def timing_stats(samples_s) -> dict:
@@ -78,3 +79,62 @@ def check_target(value, op: str, target: float) -> dict:
     """``{"value", "target", "pass"}`` for ``value op target``, ``op`` ``">="`` or ``"<="``."""
     passed = value >= target if op == ">=" else value <= target
     return {"value": float(value), "target": f"{op} {target}", "pass": bool(passed)}
+
+
+def blocking(fn, *args):
+    """A zero-argument callable running ``fn(*args)`` to completion (JAX dispatch is
+    asynchronous, so an unblocked call would only time the enqueue)."""
+
+    def call():
+        return jax.block_until_ready(fn(*args))
+
+    return call
+
+
+def time_interleaved(fns: dict, repeats: int, rounds: int, warmup: int, *,
+                     progress: bool = False, on_round=None):
+    """Times every blocking ``fn()`` in ``fns`` ``repeats`` times, round-robin.
+
+    The calls are spread over ``rounds`` rounds that visit every callable in turn, with
+    the order rotated each round, so slow drifts of a shared machine (frequency
+    scaling, noisy neighbours) hit all methods alike instead of whichever one happened
+    to be timed during them; the ratios are what matter. ``warmup`` untimed calls per
+    callable come first: the first post-compile calls still pay for lazy allocations
+    and cold caches. The garbage collector is off while timing, as in ``timeit``: it
+    could fire mid-sample and add milliseconds to a pure-Python method only.
+
+    Args:
+      progress: show tqdm bars over the warm-up and the rounds.
+      on_round: optional ``on_round(round_index, samples)`` called after each round.
+
+    Returns:
+      ``({name: stats}, {name: samples_s})``, stats from `timing_stats` (milliseconds).
+    """
+    import gc
+    import time
+
+    from tqdm.auto import tqdm
+
+    names = list(fns)
+    for name in tqdm(names, desc="warm-up (methods)", unit="method", disable=not progress):
+        for _ in range(warmup):
+            fns[name]()
+    per_round = [repeats // rounds + (r < repeats % rounds) for r in range(rounds)]
+    samples = {name: [] for name in names}
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for r in tqdm(range(rounds), desc="timing (rounds)", unit="round", disable=not progress):
+            shift = r % len(names)
+            for name in names[shift:] + names[:shift]:
+                fn, out = fns[name], samples[name]
+                for _ in range(per_round[r]):
+                    t0 = time.perf_counter()
+                    fn()
+                    out.append(time.perf_counter() - t0)
+            if on_round is not None:
+                on_round(r, samples)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return {name: timing_stats(samples[name]) for name in names}, samples

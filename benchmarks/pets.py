@@ -49,7 +49,6 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import gc
-import math
 import os
 import time
 from pathlib import Path
@@ -59,7 +58,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import jwm
-from common import check_target, device_info, timing_stats, write_results
+from common import (blocking, check_target, device_info, time_interleaved, timing_stats,
+                    write_results)
 from jwm.planners.objective import population_returns
 
 ENV_NAME = "gymnax:Pendulum-v1"
@@ -96,41 +96,10 @@ RUN_CONFIG = dict(episodes=3, random_episodes=1, steps_per_episode=200, seeds=8,
 # --------------------------------------------------------------------------------------
 
 
-def time_interleaved(fns: dict, repeats: int, rounds: int, warmup: int = WARMUP_CALLS) -> dict:
-    """Times every blocking ``fn()`` ``repeats`` times, round-robin over ``rounds``
-    rounds with a rotating order (see ``benchmarks/planners.py``); gc off while timing.
-
-    Returns ``({name: stats}, {name: samples_s})``.
-    """
-    names = list(fns)
-    for name in names:
-        for _ in range(warmup):
-            fns[name]()
-    per_round = [repeats // rounds + (r < repeats % rounds) for r in range(rounds)]
-    samples = {name: [] for name in names}
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for r in range(rounds):
-            shift = r % len(names)
-            for name in names[shift:] + names[:shift]:
-                for _ in range(per_round[r]):
-                    t0 = time.perf_counter()
-                    fns[name]()
-                    samples[name].append(time.perf_counter() - t0)
-            print(f"  round {r + 1}/{rounds}: " + ", ".join(
-                f"{n} {np.median(samples[n]) * 1e3:.0f} ms" for n in names), flush=True)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    return {name: timing_stats(samples[name]) for name in names}, samples
-
-
-def blocking(fn, *args):
-    def call():
-        return jax.block_until_ready(fn(*args))
-
-    return call
+def _print_round(r, samples):
+    """Running medians after each timing round: a multi-minute benchmark shows progress."""
+    print(f"  round {r + 1}: " + ", ".join(
+        f"{n} {np.median(v) * 1e3:.0f} ms" for n, v in samples.items()), flush=True)
 
 
 def timed_compile(jitted, *args):
@@ -413,7 +382,8 @@ def plan_step_part(env, key, repeats: dict, seed) -> dict:
         # One call of every method per round: a change of the shared machine's load
         # between rounds hits all of them alike.
         print(f"[plan step {name}] timing, {repeats[name]} rounds", flush=True)
-        stats, _ = time_interleaved({**methods, **diagnostics}, repeats[name], repeats[name])
+        stats, _ = time_interleaved({**methods, **diagnostics}, repeats[name], repeats[name],
+                                    WARMUP_CALLS, on_round=_print_round)
         flops = plan_matmul_flops(hidden)
         pop_flops = flops["population_flops"]  # what the chains compute
         t = {k: stats[k]["median_ms"] / 1e3 for k in stats}

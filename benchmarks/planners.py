@@ -33,17 +33,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import gc
-import time
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from tqdm import tqdm
 
 import jwm
-from common import check_target, device_info, timing_stats, write_results
+from common import blocking, check_target, device_info, time_interleaved, write_results
 from evosax.algorithms import SimpleES
 from jwm.planners.objective import population_returns, sequence_return
 from jwm.planners.noise import standard_normal
@@ -70,55 +67,6 @@ TARGETS = {
 # --------------------------------------------------------------------------------------
 # Timing
 # --------------------------------------------------------------------------------------
-
-
-def time_interleaved(fns: dict, repeats: int, rounds: int, warmup: int = WARMUP_CALLS) -> dict:
-    """Times every ``fn()`` in ``fns`` ``repeats`` times, round-robin.
-
-    Each callable must block until its result is ready (JAX dispatch is asynchronous,
-    so an unblocked call would only time the enqueue). The calls are spread over
-    ``rounds`` rounds that visit every callable in turn, so slow drifts of a shared
-    machine (frequency scaling, noisy neighbours) hit all methods alike instead of
-    whichever one happened to be timed during them; the ratios are what matter here.
-
-    Returns:
-      ``{name: stats}``, stats in milliseconds: median, min, p90, mean, std, repeats.
-    """
-    names = list(fns)
-    # Compilation happened at the first call; these extra calls settle allocator and
-    # cache state so the first timed samples are steady-state ones.
-    for name in tqdm(names, desc="warm-up (methods)", unit="method"):
-        for _ in range(warmup):
-            fns[name]()
-    per_round = [repeats // rounds + (r < repeats % rounds) for r in range(rounds)]
-    samples = {name: [] for name in names}
-    # The garbage collector can fire in the middle of a sample and add milliseconds to
-    # the pure-Python NumPy planner only; timeit disables it for the same reason.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for r in tqdm(range(rounds), desc="timing (rounds)", unit="round"):
-            # Rotating the order keeps any "runs right after X" effect off one method.
-            shift = r % len(names)
-            for name in names[shift:] + names[:shift]:
-                fn, out = fns[name], samples[name]
-                for _ in range(per_round[r]):
-                    t0 = time.perf_counter()
-                    fn()
-                    out.append(time.perf_counter() - t0)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    return {name: timing_stats(samples[name]) for name in names}
-
-
-def blocking(jitted, *args):
-    """A zero-argument callable running ``jitted(*args)`` to completion."""
-
-    def call():
-        return jax.block_until_ready(jitted(*args))
-
-    return call
 
 
 # --------------------------------------------------------------------------------------
@@ -517,7 +465,8 @@ def main(argv=None) -> dict:
 
     # Methods and diagnostics share one interleaved schedule so every number in the
     # report was taken under the same machine conditions.
-    all_stats = time_interleaved({**methods, **diag_fns}, args.repeats, args.rounds)
+    all_stats, _ = time_interleaved({**methods, **diag_fns}, args.repeats, args.rounds,
+                                    WARMUP_CALLS, progress=True)
     timings = {name: all_stats[name] for name in methods}
     diagnostics = {name: all_stats[name] for name in diag_fns}
 
