@@ -31,6 +31,7 @@ import numpy as np
 
 import jwm
 from jwm.eval import fit_growth, multistep_error
+from jwm.runs import write_json
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 MODELS = ("mlp", "ensemble_ts_inf", "ensemble_expectation")
@@ -149,13 +150,6 @@ def derive(record: dict) -> dict:
 def device() -> str:
     d = jax.devices()[0]
     return f"{d.platform}: {d.device_kind}, {os.cpu_count()} cores"
-
-
-def write_json(path: str, record: dict) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(record, f, indent=2)
-    os.replace(tmp, path)
 
 
 def plot(record: dict, path: str) -> None:

@@ -13,7 +13,6 @@ uniformly random actions.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 
@@ -22,6 +21,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import jwm
+from jwm.runs import write_json
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
@@ -53,13 +53,6 @@ def run(env, planner, seeds: int, seed: int):
     start = time.perf_counter()
     returns, lengths = jax.block_until_ready(jax.jit(jax.vmap(episode))(keys))
     return np.asarray(returns, np.float64), np.asarray(lengths), time.perf_counter() - start
-
-
-def write_json(path: str, record: dict) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(record, f, indent=2)
-    os.replace(tmp, path)
 
 
 def plot(group: str, rows: list[dict], path: str) -> None:

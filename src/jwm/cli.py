@@ -13,7 +13,6 @@ prints a per-seed summary.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -167,11 +166,9 @@ def _plan(args) -> dict:
         "device": str(jax.devices()[0]),
     }
     if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        tmp = args.json + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(summary, f, indent=2)
-        os.replace(tmp, args.json)
+        from jwm.runs import write_json
+
+        write_json(args.json, summary)
     return summary
 
 
