@@ -1,0 +1,7 @@
+"""Imagination: rollouts of a policy inside a world model, lambda-returns, Dreamer's
+actor-critic, and value gradients through the model (SVG)."""
+
+from jwm.imagination.returns import lambda_returns
+from jwm.imagination.rollout import Imagined, imagine
+
+__all__ = ["Imagined", "imagine", "lambda_returns"]
