@@ -1,7 +1,10 @@
 """Imagination: rollouts of a policy inside a world model, lambda-returns, Dreamer's
 actor-critic, and value gradients through the model (SVG)."""
 
+from jwm.imagination.actor_critic import (GRADIENTS, ActorCritic, ActorCriticMetrics,
+                                          ActorCriticState, actor_critic)
 from jwm.imagination.returns import lambda_returns
 from jwm.imagination.rollout import Imagined, imagine
 
-__all__ = ["Imagined", "imagine", "lambda_returns"]
+__all__ = ["ActorCritic", "ActorCriticMetrics", "ActorCriticState", "GRADIENTS",
+           "actor_critic", "Imagined", "imagine", "lambda_returns"]

@@ -1,0 +1,314 @@
+"""Dreamer (Hafner et al., 2020; 2023): learn a world model from replayed sequences and
+an actor-critic inside it, act with the actor.
+
+The whole run is one pure function of a key, jitted once and vmapped over keys for
+seeds. ``num_envs`` environments step in parallel (vmapped); every ``train_every``
+env steps the new rows go into a flashbax trajectory buffer and ``train_steps``
+updates follow, each one world-model step on a ``[batch_size, seq_len]`` batch and one
+actor-critic step imagined from every posterior state of that batch. After every
+``eval_every`` env steps the actor is evaluated on fresh episodes.
+
+Rows are stored as DreamerV3 stores them: row ``t`` is an observation with the action
+and reward that led to it, and flags ``is_first``/``is_terminal``/``is_last``. An
+episode's end takes one extra loop step that resets the env and stores the first
+observation of the next episode; it is not counted as an env step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+from typing import Any, Callable, NamedTuple
+
+import flashbax
+import jax
+import jax.numpy as jnp
+import optax
+
+from jwm.models.rssm_train import Sequences, WorldModelMetrics, world_model_loss
+
+__all__ = ["Dreamer", "DreamerMetrics", "DreamerResult", "dreamer"]
+
+
+class _Row(NamedTuple):
+    obs: jax.Array
+    prev_action: jax.Array
+    reward: jax.Array
+    is_first: jax.Array
+    is_terminal: jax.Array
+    is_last: jax.Array
+
+
+class DreamerMetrics(NamedTuple):
+    """Per evaluation point, ``[N]`` entries each (``N = total_steps // eval_every``).
+
+    Attributes:
+      env_steps: int32 env steps taken (summed over the parallel envs) before the
+        evaluation.
+      eval_return: mean undiscounted return of ``eval_episodes`` episodes of the
+        deterministic actor (mode of its distribution).
+      train_return: mean return of the training episodes that ended since the last
+        point (NaN if none ended).
+      model: `WorldModelMetrics` of the last update before the point.
+      actor_loss, critic_loss, entropy, imagined_return: of that update.
+    """
+
+    env_steps: jax.Array
+    eval_return: jax.Array
+    train_return: jax.Array
+    model: WorldModelMetrics
+    actor_loss: jax.Array
+    critic_loss: jax.Array
+    entropy: jax.Array
+    imagined_return: jax.Array
+
+
+class DreamerResult(NamedTuple):
+    """The learned parameters and the metrics of a run."""
+
+    model_params: Any
+    behavior: Any
+    metrics: DreamerMetrics
+
+
+@dataclasses.dataclass(frozen=True)
+class Dreamer:
+    """A Dreamer run as a pure function.
+
+    Attributes:
+      run: ``run(key) -> DreamerResult``; jit it, vmap it over keys for seeds.
+      config: the loop's configuration (a dict).
+    """
+
+    run: Callable[[jax.Array], DreamerResult]
+    config: dict
+
+
+def dreamer(env, model, behavior, *, total_steps: int = 100_000, num_envs: int = 4,
+            prefill: int = 1_000, train_every: int = 16, train_steps: int = 1,
+            batch_size: int = 16, seq_len: int = 64, capacity: int | None = None,
+            model_lr: float = 1e-4, model_grad_clip: float = 1000.0,
+            eval_every: int = 5_000, eval_episodes: int = 8, eval_steps: int | None = None,
+            progress: Callable[[Any, Any, Any], None] | None = None) -> Dreamer:
+    """Builds a Dreamer run.
+
+    Args:
+      env: an `Env` (vector or image observations; Discrete or bounded Box actions).
+      model: an `RSSMModel` for ``env``'s spaces (e.g. `jwm.models.rssm_model`).
+      behavior: an `ActorCritic` over ``model.features`` (`jwm.imagination.actor_critic`).
+      total_steps: env steps of the run, summed over the parallel envs.
+      num_envs: environments stepped in parallel.
+      prefill: env steps of uniformly random actions before training starts.
+      train_every: env steps (summed over envs) between training phases; a multiple
+        of ``num_envs``.
+      train_steps: updates per training phase; the replay ratio is
+        ``train_steps * batch_size * seq_len / train_every`` replayed steps per env step.
+      batch_size, seq_len: shape of a replayed batch.
+      capacity: rows the buffer keeps (default ``total_steps + prefill`` plus resets).
+      model_lr, model_grad_clip: Adam learning rate and global-norm clip of the model.
+      eval_every: env steps between evaluations; a multiple of ``train_every``.
+      eval_episodes: episodes per evaluation, run in parallel.
+      eval_steps: steps of an evaluation episode (default the env's time limit).
+      progress: optional host callback ``progress(point, env_steps, eval_return)``
+        after each evaluation (once per seed under vmap).
+    """
+    name = "dreamer"
+    for param, value in (("total_steps", total_steps), ("num_envs", num_envs),
+                         ("train_every", train_every), ("train_steps", train_steps),
+                         ("batch_size", batch_size), ("seq_len", seq_len),
+                         ("eval_every", eval_every), ("eval_episodes", eval_episodes)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"{name}: {param} must be a positive int, got {value!r}")
+    if isinstance(prefill, bool) or not isinstance(prefill, numbers.Integral) or prefill < 0:
+        raise ValueError(f"{name}: prefill must be an int >= 0, got {prefill!r}")
+    if train_every % num_envs:
+        raise ValueError(f"{name}: train_every ({train_every}) must be a multiple of "
+                         f"num_envs ({num_envs})")
+    if eval_every % train_every or total_steps % eval_every:
+        raise ValueError(f"{name}: eval_every ({eval_every}) must be a multiple of "
+                         f"train_every ({train_every}) and divide total_steps ({total_steps})")
+    if eval_steps is None:
+        eval_steps = env.max_episode_steps
+    if eval_steps is None or eval_steps < 1:
+        raise ValueError(f"{name}: eval_steps is needed for an env without a time limit")
+    if tuple(env.observation_space.shape) != tuple(model.obs_shape):
+        raise ValueError(f"{name}: the env's observations have shape "
+                         f"{tuple(env.observation_space.shape)} but the model was built for "
+                         f"{tuple(model.obs_shape)}")
+    if tuple(env.action_space.shape) != tuple(model.action_shape):
+        raise ValueError(f"{name}: the env's actions have shape {tuple(env.action_space.shape)} "
+                         f"but the model was built for {tuple(model.action_shape)}")
+
+    discrete = hasattr(env.action_space, "n")
+    action_dtype = jnp.int32 if discrete else jnp.float32
+    action_shape = tuple(env.action_space.shape)
+    prefill_chunks = -(-prefill // train_every) if prefill else 0
+    chunk = train_every // num_envs                  # loop steps per env per phase
+    phases = eval_every // train_every
+    points = total_steps // eval_every
+    if capacity is None:
+        # Resets take rows too: allow one in eight rows for them (CartPole's shortest
+        # episodes are about ten steps).
+        capacity = (total_steps + prefill_chunks * train_every) * 9 // 8 + num_envs * seq_len
+    rows_per_env = -(-capacity // num_envs)
+    if rows_per_env < seq_len:
+        raise ValueError(f"{name}: capacity ({capacity}) must hold seq_len ({seq_len}) rows "
+                         f"per env")
+    buffer = flashbax.make_trajectory_buffer(
+        add_batch_size=num_envs, sample_batch_size=batch_size, sample_sequence_length=seq_len,
+        period=1, min_length_time_axis=seq_len, max_length_time_axis=rows_per_env)
+    model_tx = optax.chain(optax.clip_by_global_norm(model_grad_clip),
+                           optax.adam(model_lr, eps=1e-8))
+
+    def first_row(obs):
+        return _Row(obs=obs, prev_action=jnp.zeros(action_shape, action_dtype),
+                    reward=jnp.zeros((), jnp.float32), is_first=jnp.ones((), bool),
+                    is_terminal=jnp.zeros((), bool), is_last=jnp.zeros((), bool))
+
+    def observe_first(model_params, obs, key):
+        zero = jnp.zeros(action_shape, action_dtype)
+        return model.observe(model_params, model.initial(), zero, obs, key)
+
+    def env_loop_step(carry, key, model_params, actor_params, random):
+        """One loop step of one env: store the current row, then act or reset."""
+        env_state, row, latent, ep_return = carry
+        k_act, k_env, k_reset, k_obs = jax.random.split(key, 4)
+        if random:
+            action = env.action_space.sample(k_act)
+        else:
+            action = behavior.act(actor_params, model.features(latent), k_act)
+        t = env.transition(k_env, env_state, action)
+        stepped = _Row(obs=t.obs, prev_action=action.astype(action_dtype), reward=t.reward,
+                       is_first=jnp.zeros((), bool),
+                       is_terminal=t.terminated & ~t.truncated, is_last=t.done)
+        stepped_latent = model.observe(model_params, latent, action, t.obs, k_obs)
+        reset_state, reset_obs = env.reset(k_reset)
+        reset_latent = observe_first(model_params, reset_obs, k_obs)
+        restart = row.is_last
+        pick = lambda a, b: jax.tree.map(lambda x, y: jnp.where(restart, x, y), a, b)
+        new_env_state = pick(reset_state, t.state)
+        new_row = pick(first_row(reset_obs), stepped)
+        new_latent = pick(reset_latent, stepped_latent)
+        ep_return = jnp.where(restart, 0.0, ep_return + t.reward)
+        finished = jnp.where(new_row.is_last, ep_return, jnp.nan)
+        return (new_env_state, new_row, new_latent, ep_return), (row, ~restart, finished)
+
+    def collect(env_carry, key, model_params, actor_params, random):
+        """``chunk`` loop steps in each of the ``num_envs`` envs."""
+        def per_env(carry, keys):
+            return jax.lax.scan(
+                lambda c, k: env_loop_step(c, k, model_params, actor_params, random),
+                carry, keys)
+
+        keys = jax.random.split(key, (num_envs, chunk))
+        env_carry, (rows, stepped, finished) = jax.vmap(per_env)(env_carry, keys)
+        return env_carry, rows, stepped.sum(), finished
+
+    def train_step(learner, buffer_state, key):
+        model_params, model_opt, ac_state = learner
+        k_sample, k_model, k_ac = jax.random.split(key, 3)
+        rows = buffer.sample(buffer_state, k_sample).experience
+        batch = Sequences(obs=rows.obs, prev_action=rows.prev_action, reward=rows.reward,
+                          is_first=rows.is_first, is_terminal=rows.is_terminal)
+        grads, (wm_metrics, posts) = jax.grad(
+            lambda p: world_model_loss(model, p, batch, k_model), has_aux=True)(model_params)
+        updates, model_opt = model_tx.update(grads, model_opt, model_params)
+        model_params = optax.apply_updates(model_params, updates)
+        starts = jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), posts)
+        weights = 1.0 - rows.is_terminal.reshape(-1).astype(jnp.float32)
+        ac_state, ac_metrics = behavior.update(ac_state, model, model_params, starts, k_ac,
+                                               start_weights=weights)
+        return (model_params, model_opt, ac_state), (wm_metrics, ac_metrics)
+
+    def evaluate(model_params, actor_params, key):
+        def episode(key):
+            k_reset, k_obs, k_run = jax.random.split(key, 3)
+            env_state, obs = env.reset(k_reset)
+            latent = observe_first(model_params, obs, k_obs)
+
+            def body(carry, key):
+                env_state, latent, done, total = carry
+                k_act, k_env, k_obs = jax.random.split(key, 3)
+                action = behavior.act(actor_params, model.features(latent), k_act,
+                                      deterministic=True)
+                t = env.transition(k_env, env_state, action)
+                latent = model.observe(model_params, latent, action, t.obs, k_obs)
+                total = total + jnp.where(done, 0.0, t.reward)
+                return (t.state, latent, done | t.done, total), None
+
+            init = (env_state, latent, jnp.zeros((), bool), jnp.zeros((), jnp.float32))
+            (_, _, _, total), _ = jax.lax.scan(body, init, jax.random.split(k_run, eval_steps))
+            return total
+
+        return jax.vmap(episode)(jax.random.split(key, eval_episodes)).mean()
+
+    def phase(carry, key, random=False):
+        learner, buffer_state, env_carry, steps = carry
+        k_collect, k_train = jax.random.split(key)
+        env_carry, rows, stepped, finished = collect(env_carry, k_collect, learner[0],
+                                                     learner[2].actor, random)
+        buffer_state = buffer.add(buffer_state, rows)
+        learner, (wm_metrics, ac_metrics) = jax.lax.scan(
+            lambda l, k: train_step(l, buffer_state, k), learner,
+            jax.random.split(k_train, train_steps))
+        last = jax.tree.map(lambda x: x[-1], (wm_metrics, ac_metrics))
+        finished_sum = jnp.nansum(finished)
+        finished_count = jnp.sum(~jnp.isnan(finished))
+        return (learner, buffer_state, env_carry, steps + stepped), (last, finished_sum,
+                                                                     finished_count)
+
+    def run(key) -> DreamerResult:
+        k_model, k_ac, k_env, k_prefill, k_learn, k_obs = jax.random.split(key, 6)
+        model_params = model.init(k_model)
+        learner = (model_params, model_tx.init(model_params), behavior.init(k_ac))
+        env_states, obs = jax.vmap(env.reset)(jax.random.split(k_env, num_envs))
+        latents = jax.vmap(lambda o, k: observe_first(model_params, o, k))(
+            obs, jax.random.split(k_obs, num_envs))
+        rows = jax.vmap(first_row)(obs)
+        env_carry = (env_states, rows, latents, jnp.zeros((num_envs,), jnp.float32))
+        example = jax.tree.map(lambda x: x[0], rows)
+        buffer_state = buffer.init(example)
+        carry = (learner, buffer_state, env_carry, jnp.zeros((), jnp.int32))
+        # Prefill: random actions, collected in train_every chunks; the buffer must hold
+        # seq_len rows per env before the first update samples from it.
+        if prefill_chunks:
+            def prefill_phase(carry, key):
+                learner, buffer_state, env_carry, steps = carry
+                env_carry, rows, stepped, _ = collect(env_carry, key, learner[0],
+                                                      learner[2].actor, True)
+                return (learner, buffer.add(buffer_state, rows), env_carry,
+                        steps + stepped), None
+            carry, _ = jax.lax.scan(prefill_phase, carry,
+                                    jax.random.split(k_prefill, prefill_chunks))
+
+        def point(carry, xs):
+            index, key = xs
+            k_phases, k_eval = jax.random.split(key)
+            carry, (last, f_sum, f_count) = jax.lax.scan(phase, carry,
+                                                         jax.random.split(k_phases, phases))
+            learner, _, _, steps = carry
+            eval_return = evaluate(learner[0], learner[2].actor, k_eval)
+            if progress is not None:
+                jax.debug.callback(progress, index, steps, eval_return)
+            wm_metrics, ac_metrics = jax.tree.map(lambda x: x[-1], last)
+            count = f_count.sum()
+            metrics = DreamerMetrics(
+                env_steps=steps, eval_return=eval_return,
+                train_return=jnp.where(count > 0, f_sum.sum() / jnp.maximum(count, 1), jnp.nan),
+                model=wm_metrics, actor_loss=ac_metrics.actor_loss,
+                critic_loss=ac_metrics.critic_loss, entropy=ac_metrics.entropy,
+                imagined_return=ac_metrics.imagined_return)
+            return carry, metrics
+
+        carry, metrics = jax.lax.scan(point, carry,
+                                      (jnp.arange(points), jax.random.split(k_learn, points)))
+        learner = carry[0]
+        return DreamerResult(model_params=learner[0], behavior=learner[2], metrics=metrics)
+
+    config = dict(total_steps=total_steps, num_envs=num_envs, prefill=prefill,
+                  train_every=train_every, train_steps=train_steps, batch_size=batch_size,
+                  seq_len=seq_len, capacity=capacity, model_lr=model_lr,
+                  model_grad_clip=model_grad_clip, eval_every=eval_every,
+                  eval_episodes=eval_episodes, eval_steps=eval_steps,
+                  replay_ratio=train_steps * batch_size * seq_len / train_every)
+    return Dreamer(run=run, config=config)
