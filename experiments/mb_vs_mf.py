@@ -1,0 +1,233 @@
+"""Model-based vs model-free: env steps to reach a return threshold, from the results files.
+
+Reads ``experiments/results/{ppo,dreamer,svg,pets}_<EnvName>*.json`` where present and
+computes, for each algorithm and env, the env steps at which the seed-mean evaluation
+return first reaches the threshold (and from which it stays there), how many seeds
+reach it on their own, and the median seed's first reaching step. Writes
+``mb_vs_mf.json``, a Markdown table ``mb_vs_mf.md`` and ``mb_vs_mf.png`` (one panel per
+env, seed-mean curves against env steps on a log axis). Missing files are rows marked
+"not run".
+
+    python experiments/mb_vs_mf.py                 # tabulate what exists
+    python experiments/mb_vs_mf.py --run-missing   # first run PPO where its file is missing
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import importlib.util
+import json
+import os
+
+import numpy as np
+
+from jwm import runs
+from jwm.baselines import steps_to_threshold
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+# Thresholds of the comparison, and the budget Dreamer aims to reach them in.
+ENVS = {
+    "CartPole-v1": {"threshold": 450.0, "target": "Dreamer aims for it within 100k env steps"},
+    "Pendulum-v1": {"threshold": -250.0, "target": "Dreamer aims for it within 20k env steps"},
+}
+# File prefix -> (display name, kind), in table order.
+ALGORITHMS = {
+    "ppo": ("PPO", "model-free"),
+    "dreamer": ("Dreamer", "model-based"),
+    "svg": ("SVG", "model-based"),
+    "pets": ("PETS", "model-based"),
+}
+# What an evaluation point means, where it is not a separate evaluation of a policy.
+NOTES = {
+    "ppo": "greedy policy (mode), mean of 64 evaluation episodes per point",
+    "ppo_sampled": "actions drawn from the policy, same evaluation episodes",
+    "pets": "return of each training episode acted by CEM-MPC (the first with random actions)",
+}
+
+
+def _steps_grid(env_steps) -> np.ndarray:
+    """``env_steps`` as one [P] grid; a [seeds, P] table is accepted when its rows agree."""
+    steps = np.asarray(env_steps, np.float64)
+    if steps.ndim == 2 and steps.shape[0] > 0 and np.all(steps == steps[:1]):
+        steps = steps[0]
+    if steps.ndim != 1:
+        raise ValueError(f"env_steps must be one grid shared by the seeds, got shape {steps.shape}")
+    return steps
+
+
+def _row(env: str, key: str, label: str, path: str, record: dict, returns, threshold: float) -> dict:
+    steps = _steps_grid(record["env_steps"])
+    r = np.asarray(returns, np.float64)
+    result = steps_to_threshold(steps, r, threshold)
+    mean = r.mean(0)
+    return {
+        "env": env, "algorithm": key, "name": label, "kind": ALGORITHMS[key.split("_")[0]][1],
+        "status": "measured", "file": os.path.basename(path),
+        "record_algorithm": record.get("algorithm"), "note": NOTES.get(key),
+        **result,
+        "env_steps_run": float(steps[-1]),
+        "wall_time_s": record.get("wall_time_s"), "device": record.get("device"),
+        "mean_curve": {"env_steps": steps.tolist(),
+                       "mean_return": [float(x) if np.isfinite(x) else None for x in mean]},
+    }
+
+
+def _not_run(env: str, key: str, threshold: float, status: str = "not run", path=None) -> dict:
+    name, kind = ALGORITHMS[key]
+    return {"env": env, "algorithm": key, "name": name, "kind": kind, "status": status,
+            "file": os.path.basename(path) if path else None, "threshold": threshold}
+
+
+def _env_id(name) -> str:
+    return str(name).split(":")[-1]
+
+
+def compare(results_dir: str = RESULTS, envs=None) -> dict:
+    """The comparison of every ``{algorithm}_{env}*.json`` in ``results_dir``.
+
+    ``envs``: ``{env id: {"threshold": float, ...}}`` (default `ENVS`). Every
+    (env, algorithm) pair gets at least one row; a pair without a file is "not run", a
+    file that cannot be used says why in its ``status``.
+    """
+    envs = ENVS if envs is None else envs
+    rows = []
+    for env, spec in envs.items():
+        threshold = float(spec["threshold"])
+        for key, (name, _) in ALGORITHMS.items():
+            paths = sorted(glob.glob(os.path.join(results_dir, f"{key}_{glob.escape(env)}*.json")))
+            found = False
+            for path in paths:
+                try:
+                    with open(path) as f:
+                        record = json.load(f)
+                    if _env_id(record.get("env")) != env:
+                        continue  # e.g. pets_CartPole-v1-swingup.json for another env
+                    rows.append(_row(env, key, name, path, record, record["eval_returns"], threshold))
+                    if "eval_returns_sampled" in record:
+                        rows.append(_row(env, f"{key}_sampled", f"{name} (sampled actions)", path,
+                                         record, record["eval_returns_sampled"], threshold))
+                except (OSError, ValueError, KeyError, TypeError) as e:
+                    rows.append(_not_run(env, key, threshold, f"unusable: {type(e).__name__}: {e}", path))
+                found = True
+            if not found:
+                rows.append(_not_run(env, key, threshold))
+    return {"envs": {env: dict(spec) for env, spec in envs.items()}, "rows": rows}
+
+
+def _fmt_steps(x) -> str:
+    if x is None:
+        return "never"
+    return f"{x / 1000:.1f}k".replace(".0k", "k") if x >= 1000 else f"{x:g}"
+
+
+def _fmt(x, spec=".1f") -> str:
+    return "–" if x is None else format(x, spec)
+
+
+def markdown(comparison: dict) -> str:
+    """The comparison as Markdown: per env, its threshold, then one table row per run."""
+    lines = []
+    for env, spec in comparison["envs"].items():
+        lines += [f"**{env}**, threshold {spec['threshold']:g}"
+                  + (f" ({spec['target']})" if spec.get("target") else "") + ":", "",
+                  "| algorithm | kind | seeds | env steps run | seed-mean first ≥ threshold "
+                  "| stays ≥ from | seeds reaching | median seed first | best seed-mean "
+                  "| final seed-mean | wall time (s) | file |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+        for r in (r for r in comparison["rows"] if r["env"] == env):
+            if r["status"] != "measured":
+                lines.append(f"| {r['name']} | {r['kind']} | {r['status']} |" + " |" * 8
+                             + f" {'`' + r['file'] + '`' if r['file'] else ''} |")
+                continue
+            lines.append(
+                f"| {r['name']} | {r['kind']} | {r['seeds']} | {_fmt_steps(r['env_steps_run'])} "
+                f"| {_fmt_steps(r['mean_steps'])} | {_fmt_steps(r['mean_sustained_steps'])} "
+                f"| {r['seeds_reaching']}/{r['seeds']} | {_fmt_steps(r['median_seed_steps'])} "
+                f"| {_fmt(r['best_mean'])} | {_fmt(r['final_mean'])} | {_fmt(r['wall_time_s'])} "
+                f"| `{r['file']}` |")
+        lines.append("")
+    notes = {r["name"]: r["note"] for r in comparison["rows"] if r.get("note")}
+    if notes:
+        lines += ["What an evaluation point is:"] + [f"- {k}: {v}." for k, v in notes.items()]
+        lines.append("")
+    lines.append("\"never\": not reached within the run. \"median seed first\": the median over all "
+                 "seeds of each seed's first step at or above the threshold, a seed that never "
+                 "reaches it counting as never. Wall time: the whole run, all seeds together, "
+                 "compilation included, on the device named in the JSON.")
+    return "\n".join(lines) + "\n"
+
+
+def plot(comparison: dict, path: str) -> None:
+    """One panel per env: each measured row's seed-mean curve against env steps (log
+    axis; the evaluation at step 0 cannot be drawn on it), the threshold dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    envs = list(comparison["envs"])
+    fig, axes = plt.subplots(1, len(envs), figsize=(6.0 * len(envs), 4.2), squeeze=False)
+    for ax, env in zip(axes[0], envs):
+        rows = [r for r in comparison["rows"] if r["env"] == env]
+        for i, r in enumerate(r for r in rows if r["status"] == "measured"):
+            steps = np.asarray(r["mean_curve"]["env_steps"], np.float64)
+            mean = np.asarray([np.nan if v is None else v for v in r["mean_curve"]["mean_return"]])
+            keep = steps > 0
+            ax.plot(steps[keep], mean[keep], color=f"C{i}", lw=2,
+                    ls="--" if r["algorithm"].endswith("_sampled") else "-",
+                    marker="o" if keep.sum() <= 20 else None, ms=4,
+                    label=f"{r['name']} ({r['seeds']} seeds)")
+        ax.axhline(comparison["envs"][env]["threshold"], color="k", ls=":", lw=1,
+                   label=f"threshold {comparison['envs'][env]['threshold']:g}")
+        missing = sorted({r["name"] for r in rows if r["status"] != "measured"})
+        ax.set_xscale("log")
+        ax.set_xlabel("env steps")
+        ax.set_ylabel("seed-mean evaluation return")
+        ax.set_title(env + (f"\nnot run: {', '.join(missing)}" if missing else ""), fontsize=10)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write(comparison: dict, results_dir: str = RESULTS) -> dict:
+    """Writes ``mb_vs_mf.json``, ``.md`` and ``.png`` into ``results_dir``; returns their paths."""
+    paths = {ext: os.path.join(results_dir, f"mb_vs_mf.{ext}") for ext in ("json", "md", "png")}
+    runs.write_json(paths["json"], comparison)
+    with open(paths["md"], "w") as f:
+        f.write(markdown(comparison))
+    plot(comparison, paths["png"])
+    return paths
+
+
+def _run_missing_ppo(results_dir: str, seeds: int) -> None:
+    """Runs experiments/ppo.py for each env whose PPO file is missing."""
+    spec = importlib.util.spec_from_file_location(
+        "ppo_experiment", os.path.join(os.path.dirname(os.path.abspath(__file__)), "ppo.py"))
+    ppo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ppo)
+    for env in ENVS:
+        if not os.path.exists(os.path.join(results_dir, f"ppo_{env}.json")):
+            ppo.main(["--env", env, "--seeds", str(seeds)], results_dir=results_dir)
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results-dir", default=RESULTS)
+    parser.add_argument("--run-missing", action="store_true",
+                        help="run PPO (experiments/ppo.py) first for envs without ppo_<env>.json")
+    parser.add_argument("--seeds", type=int, default=5, help="seeds for --run-missing")
+    args = parser.parse_args(argv)
+    if args.run_missing:
+        _run_missing_ppo(args.results_dir, args.seeds)
+    comparison = compare(args.results_dir)
+    write(comparison, args.results_dir)
+    print(markdown(comparison))
+    return comparison
+
+
+if __name__ == "__main__":
+    main()
