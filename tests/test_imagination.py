@@ -36,13 +36,14 @@ def test_imagine_matches_a_step_by_step_python_rollout():
     assert traj.actions.shape == (3, horizon, 1) and traj.rewards.shape == (3, horizon)
     assert traj.latents.deter.shape == (3, horizon + 1, 32)
     # The same keys, split the same way, in plain Python.
+    policy, step = jax.jit(policy), jax.jit(model.step)
     for b, start_key in enumerate(jax.random.split(key, 3)):
         latent = jax.tree.map(lambda x: x[b], starts)
         for t, step_key in enumerate(jax.random.split(start_key, horizon)):
             k_policy, k_model = jax.random.split(step_key)
             np.testing.assert_allclose(traj.latents.deter[b, t], latent.deter, rtol=1e-5, atol=1e-6)
             action = policy(latent, k_policy)
-            latent, reward, discount = model.step(params, latent, action, k_model)
+            latent, reward, discount = step(params, latent, action, k_model)
             np.testing.assert_allclose(traj.actions[b, t], action, rtol=1e-5, atol=1e-6)
             np.testing.assert_allclose(traj.rewards[b, t], reward, rtol=1e-5, atol=1e-6)
             np.testing.assert_allclose(traj.discounts[b, t], discount, rtol=1e-5, atol=1e-6)

@@ -88,7 +88,7 @@ def dreamer(env, model, behavior, *, total_steps: int = 100_000, num_envs: int =
             prefill: int = 1_000, train_every: int = 16, train_steps: int = 1,
             batch_size: int = 16, seq_len: int = 64, capacity: int | None = None,
             model_lr: float = 1e-4, model_grad_clip: float = 1000.0,
-            eval_every: int = 5_000, eval_episodes: int = 8, eval_steps: int | None = None,
+            eval_every: int = 4_000, eval_episodes: int = 8, eval_steps: int | None = None,
             progress: Callable[[Any, Any, Any], None] | None = None) -> Dreamer:
     """Builds a Dreamer run.
 
@@ -113,6 +113,14 @@ def dreamer(env, model, behavior, *, total_steps: int = 100_000, num_envs: int =
         after each evaluation (once per seed under vmap).
     """
     name = "dreamer"
+    if tuple(env.observation_space.shape) != tuple(model.obs_shape):
+        raise ValueError(f"{name}: the env's observations have shape "
+                         f"{tuple(env.observation_space.shape)} but the model was built for "
+                         f"{tuple(model.obs_shape)}")
+    if tuple(env.action_space.shape) != tuple(model.action_shape):
+        raise ValueError(f"{name}: the env's actions have shape {tuple(env.action_space.shape)} "
+                         f"but the model was built for {tuple(model.action_shape)}")
+
     for param, value in (("total_steps", total_steps), ("num_envs", num_envs),
                          ("train_every", train_every), ("train_steps", train_steps),
                          ("batch_size", batch_size), ("seq_len", seq_len),
@@ -131,14 +139,6 @@ def dreamer(env, model, behavior, *, total_steps: int = 100_000, num_envs: int =
         eval_steps = env.max_episode_steps
     if eval_steps is None or eval_steps < 1:
         raise ValueError(f"{name}: eval_steps is needed for an env without a time limit")
-    if tuple(env.observation_space.shape) != tuple(model.obs_shape):
-        raise ValueError(f"{name}: the env's observations have shape "
-                         f"{tuple(env.observation_space.shape)} but the model was built for "
-                         f"{tuple(model.obs_shape)}")
-    if tuple(env.action_space.shape) != tuple(model.action_shape):
-        raise ValueError(f"{name}: the env's actions have shape {tuple(env.action_space.shape)} "
-                         f"but the model was built for {tuple(model.action_shape)}")
-
     discrete = hasattr(env.action_space, "n")
     action_dtype = jnp.int32 if discrete else jnp.float32
     action_shape = tuple(env.action_space.shape)

@@ -1,0 +1,171 @@
+"""RSSM world model and the Dreamer loop: shapes, the world-model loss, planning in the
+latent space, errors, and learning CartPole from a small budget."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import jwm
+from jwm.agents import dreamer
+from jwm.imagination import actor_critic
+from jwm.models import Sequences, rssm_model, world_model_loss
+from jwm.spaces import Box, Discrete
+
+CARTPOLE = jwm.envs.make("gymnax:CartPole-v1")
+
+
+def _tiny_model(env, **kw):
+    options = dict(deter=32, hidden=16, stoch=4, classes=3, units=16, blocks=4)
+    options.update(kw)
+    return rssm_model(env.observation_space, env.action_space, **options)
+
+
+@pytest.mark.parametrize("stochastic", ["discrete", "gaussian"])
+@pytest.mark.parametrize("env_name", ["gymnax:Pendulum-v1", "gymnax:Breakout-MinAtar"])
+def test_rssm_shapes_and_world_model_step(env_name, stochastic):
+    env = jwm.envs.make(env_name)
+    model = _tiny_model(env, stochastic=stochastic)
+    params = model.init(jax.random.key(0))
+    _, obs = env.reset(jax.random.key(1))
+    latent = model.encode(params, obs)
+    stoch_shape = (4, 3) if stochastic == "discrete" else (4,)
+    assert latent.deter.shape == (32,) and latent.stoch.shape == stoch_shape
+    assert model.features(latent).shape == (model.feature_dim,)
+    action = env.action_space.sample(jax.random.key(2))
+    latent, reward, cont = model.step(params, latent, action, jax.random.key(3))
+    assert reward.shape == () and 0.0 <= float(cont) <= 1.0
+    if stochastic == "discrete":
+        assert np.allclose(np.asarray(latent.stoch).sum(-1), 1.0, atol=1e-5)
+    recon = model.net.apply(params, model.features(latent), method="decode")
+    assert recon.shape == tuple(env.observation_space.shape)
+
+
+def _fixed_batch(key, length=12, batch=4):
+    """Random-action CartPole sequences with DreamerV3's row layout."""
+    def episode(key):
+        k_reset, k_run = jax.random.split(key)
+        state, obs = CARTPOLE.reset(k_reset)
+
+        def body(carry, key):
+            state, obs = carry
+            k_action, k_env = jax.random.split(key)
+            action = CARTPOLE.action_space.sample(k_action)
+            t = CARTPOLE.transition(k_env, state, action)
+            return (t.state, t.obs), (obs, action, t.reward)
+
+        _, (obs_seq, actions, rewards) = jax.lax.scan(body, (state, obs),
+                                                      jax.random.split(k_run, length))
+        prev = jnp.concatenate([jnp.zeros((1,), jnp.int32), actions[:-1]])
+        rew = jnp.concatenate([jnp.zeros((1,)), rewards[:-1]])
+        first = jnp.arange(length) == 0
+        return Sequences(obs_seq, prev, rew, first, jnp.zeros((length,), bool))
+
+    return jax.vmap(episode)(jax.random.split(key, batch))
+
+
+def test_world_model_loss_decreases_when_training_on_a_batch():
+    model = _tiny_model(CARTPOLE)
+    params = model.init(jax.random.key(0))
+    batch = _fixed_batch(jax.random.key(1))
+    tx = optax.adam(3e-3)
+
+    @jax.jit
+    def train(params, key):
+        def step(carry, key):
+            params, opt = carry
+            grads, (metrics, _) = jax.grad(
+                lambda p: world_model_loss(model, p, batch, key), has_aux=True)(params)
+            updates, opt = tx.update(grads, opt)
+            return (optax.apply_updates(params, updates), opt), metrics
+        return jax.lax.scan(step, (params, tx.init(params)), jax.random.split(key, 150))
+
+    (_, _), metrics = train(params, jax.random.key(2))
+    loss, decoder, reward = (np.asarray(x) for x in (metrics.loss, metrics.decoder, metrics.reward))
+    assert np.isfinite(loss).all()
+    assert loss[-10:].mean() < 0.5 * loss[:10].mean(), loss[::15]
+    assert decoder[-10:].mean() < 0.2 * decoder[:10].mean(), decoder[::15]
+    assert reward[-10:].mean() < 0.2 * reward[:10].mean(), reward[::15]
+    # Free bits: the KL terms never count below 1 nat.
+    assert float(metrics.dyn.min()) >= 1.0 - 1e-6 and float(metrics.rep.min()) >= 1.0 - 1e-6
+
+
+def test_shooting_planners_plan_in_the_rssm_latent_space():
+    env = jwm.envs.make("gymnax:Pendulum-v1")
+    model = _tiny_model(env)
+    params = model.init(jax.random.key(0))
+    planner = jwm.planners.cem(model, env.action_space, horizon=4, population=16,
+                               iterations=2, elite_frac=0.25)
+    _, obs = env.reset(jax.random.key(1))
+    action, _, info = jax.jit(planner.plan)(planner.init(jax.random.key(2)), params,
+                                            model.encode(params, obs), jax.random.key(3))
+    assert action.shape == (1,) and -2.0 <= float(action[0]) <= 2.0
+
+
+def test_rssm_and_dreamer_reject_bad_input():
+    with pytest.raises(ValueError, match="deter"):
+        rssm_model(CARTPOLE.observation_space, CARTPOLE.action_space, deter=30, blocks=4)
+    with pytest.raises(ValueError, match="stochastic"):
+        rssm_model(CARTPOLE.observation_space, CARTPOLE.action_space, stochastic="beta")
+    with pytest.raises(ValueError, match="stoch"):
+        rssm_model(CARTPOLE.observation_space, CARTPOLE.action_space, stoch=0)
+    with pytest.raises(TypeError, match="observation_space"):
+        rssm_model(Discrete(3), CARTPOLE.action_space)
+    model = _tiny_model(CARTPOLE)
+    behavior = actor_critic(model.features, model.feature_dim, CARTPOLE.action_space, units=8)
+    with pytest.raises(ValueError, match="train_every"):
+        dreamer(CARTPOLE, model, behavior, train_every=10, num_envs=4)
+    with pytest.raises(ValueError, match="eval_every"):
+        dreamer(CARTPOLE, model, behavior, total_steps=1000, eval_every=300, train_every=100,
+                num_envs=4)
+    with pytest.raises(ValueError, match="batch_size"):
+        dreamer(CARTPOLE, model, behavior, batch_size=0)
+    pendulum = jwm.envs.make("gymnax:Pendulum-v1")
+    with pytest.raises(ValueError, match="observations have shape"):
+        dreamer(pendulum, model, behavior)
+
+
+@pytest.fixture(scope="module")
+def cartpole_run():
+    model = rssm_model(CARTPOLE.observation_space, CARTPOLE.action_space, deter=64, hidden=32,
+                       stoch=8, classes=4, units=32, blocks=4)
+    behavior = actor_critic(model.features, model.feature_dim, CARTPOLE.action_space,
+                            units=32, horizon=10, actor_lr=1e-4, critic_lr=1e-4)
+    agent = dreamer(CARTPOLE, model, behavior, total_steps=6_000, num_envs=4, prefill=500,
+                    train_every=8, train_steps=1, batch_size=8, seq_len=32, model_lr=3e-4,
+                    eval_every=1_000, eval_episodes=8, eval_steps=500)
+    run = jax.jit(agent.run)
+    return agent, run, run(jax.random.key(0))
+
+
+def test_tiny_dreamer_improves_on_cartpole(cartpole_run):
+    _, _, result = cartpole_run
+    returns = np.asarray(result.metrics.eval_return)
+    # A random policy lasts about 22 steps on CartPole; the first evaluation comes
+    # after 1,000 learning steps.
+    assert returns[-2:].mean() > 2.5 * 22, returns
+    assert returns[-2:].mean() > returns[0] + 20, returns
+
+
+def test_dreamer_metrics_and_the_run_is_one_program(cartpole_run):
+    agent, _, result = cartpole_run
+    m = result.metrics
+    assert m.eval_return.shape == (6,) and m.model.loss.shape == (6,)
+    steps = np.asarray(m.env_steps)
+    # Env steps grow by at most eval_every per point (resets take loop steps too).
+    assert (np.diff(steps) <= 1_000).all() and (np.diff(steps) > 800).all(), steps
+    assert np.isfinite(np.asarray(m.model.loss)).all()
+    assert agent.config["replay_ratio"] == 8 * 32 / 8
+
+
+def test_dreamer_program_size_does_not_grow_with_the_run_length():
+    model = _tiny_model(CARTPOLE)
+    behavior = actor_critic(model.features, model.feature_dim, CARTPOLE.action_space, units=8,
+                            horizon=3)
+    sizes = []
+    for total in (64, 256):
+        agent = dreamer(CARTPOLE, model, behavior, total_steps=total, num_envs=2, prefill=32,
+                        train_every=8, batch_size=2, seq_len=8, eval_every=32, eval_steps=10)
+        sizes.append(len(jax.make_jaxpr(agent.run)(jax.random.key(0)).jaxpr.eqns))
+    assert sizes[0] == sizes[1], sizes
