@@ -23,7 +23,6 @@ import numbers
 from typing import Any, Callable, NamedTuple
 
 import distrax
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -31,28 +30,13 @@ import optax
 
 from jwm.imagination.returns import lambda_returns
 from jwm.imagination.rollout import imagine
+from jwm.models.layers import NormMLP
 from jwm.models.twohot import twohot_bins, twohot_loss, twohot_mean
 
 __all__ = ["ActorCritic", "ActorCriticState", "ActorCriticMetrics", "actor_critic",
            "GRADIENTS"]
 
 GRADIENTS = ("auto", "dynamics", "reinforce")
-
-
-class _Head(nn.Module):
-    """An MLP ``[..., F] -> [..., out]`` (LayerNorm + SiLU hidden layers)."""
-
-    units: int
-    layers: int
-    out: int
-    zero_out: bool = False
-
-    @nn.compact
-    def __call__(self, x):
-        for _ in range(self.layers):
-            x = nn.silu(nn.LayerNorm(epsilon=1e-3)(nn.Dense(self.units, use_bias=False)(x)))
-        init = nn.initializers.zeros if self.zero_out else nn.initializers.lecun_normal()
-        return nn.Dense(self.out, kernel_init=init)(x)
 
 
 class ActorCriticState(NamedTuple):
@@ -168,14 +152,14 @@ def actor_critic(features: Callable[[Any], jax.Array], feature_dim: int, action_
 
     if discrete:
         n = int(action_space.n)
-        actor_net = _Head(units, layers, n)
+        actor_net = NormMLP(units, layers, n)
     else:
         shape = tuple(action_space.shape)
         dim = int(np.prod(shape))
         mid = jnp.asarray((action_space.high + action_space.low) / 2, jnp.float32)
         half = jnp.asarray((action_space.high - action_space.low) / 2, jnp.float32)
-        actor_net = _Head(units, layers, 2 * dim)
-    critic_net = _Head(units, layers, num_bins, zero_out=True)
+        actor_net = NormMLP(units, layers, 2 * dim)
+    critic_net = NormMLP(units, layers, num_bins, zero_out=True)
     bins = twohot_bins(num_bins)
     clip = optax.clip_by_global_norm(grad_clip)
     actor_tx = optax.chain(clip, optax.adam(actor_lr, eps=1e-5))

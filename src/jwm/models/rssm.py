@@ -34,6 +34,7 @@ import numpy as np
 
 from jwm.models.base import WorldModel
 from jwm.models.ensemble import _action_encoder, _positive_int
+from jwm.models.layers import NormMLP, dense_norm_silu, layer_norm
 from jwm.models.twohot import symlog, twohot_bins, twohot_mean
 
 __all__ = ["RSSMState", "RSSMModel", "rssm_model", "STOCHASTIC_KINDS"]
@@ -53,34 +54,6 @@ class RSSMState(NamedTuple):
     stoch: jax.Array
 
 
-def _norm(name=None):
-    # A larger epsilon than flax's 1e-6: at a sequence restart every input is exactly 0,
-    # and normalising a zero vector would multiply its gradient by 1 / sqrt(epsilon).
-    return nn.LayerNorm(epsilon=1e-3, name=name)
-
-
-def _dense_norm_act(x, width, name):
-    x = nn.Dense(width, use_bias=False, name=name)(x)
-    return nn.silu(_norm(name + "_norm")(x))
-
-
-class _MLP(nn.Module):
-    """``layers`` x (Dense, LayerNorm, SiLU), then a Dense to ``out`` (zero-initialised
-    when ``zero_out``: reward and value heads start predicting 0, as in DreamerV3)."""
-
-    units: int
-    layers: int
-    out: int
-    zero_out: bool = False
-
-    @nn.compact
-    def __call__(self, x):
-        for i in range(self.layers):
-            x = _dense_norm_act(x, self.units, f"h{i}")
-        init = nn.initializers.zeros if self.zero_out else nn.initializers.lecun_normal()
-        return nn.Dense(self.out, kernel_init=init, name="out")(x)
-
-
 class _ConvEncoder(nn.Module):
     """``[..., H, W, C] -> [..., units]``: stride-2 convolutions, depth doubling."""
 
@@ -93,9 +66,9 @@ class _ConvEncoder(nn.Module):
         x = x.reshape((-1,) + x.shape[-3:])
         for i in range(2):
             x = nn.Conv(self.depth * 2 ** i, (3, 3), strides=(2, 2), use_bias=False)(x)
-            x = nn.silu(_norm()(x))
+            x = nn.silu(layer_norm()(x))
         x = x.reshape(lead + (-1,))
-        return _dense_norm_act(x, self.units, "proj")
+        return dense_norm_silu(x, self.units, "proj")
 
 
 class _ConvDecoder(nn.Module):
@@ -111,7 +84,7 @@ class _ConvDecoder(nn.Module):
         lead = feat.shape[:-1]
         x = nn.Dense(coarse[0] * coarse[1] * self.depth * 2)(feat)
         x = x.reshape((-1,) + coarse + (self.depth * 2,))
-        x = nn.silu(_norm()(nn.ConvTranspose(self.depth, (3, 3), strides=(2, 2))(x)))
+        x = nn.silu(layer_norm()(nn.ConvTranspose(self.depth, (3, 3), strides=(2, 2))(x)))
         x = nn.ConvTranspose(c, (3, 3), strides=(2, 2))(x)
         return x[:, :h, :w, :].reshape(lead + (h, w, c))
 
@@ -137,7 +110,7 @@ class _BlockGRU(nn.Module):
         kernel = self.param("kernel", nn.initializers.lecun_normal(batch_axis=(0,)),
                             (g, x.shape[-1], 3 * d))
         gates = jnp.einsum("...gi,gio->...go", x, kernel)
-        gates = _norm("norm")(gates.reshape(lead + (3 * self.size,)))
+        gates = layer_norm("norm")(gates.reshape(lead + (3 * self.size,)))
         gates = gates.reshape(lead + (g, 3 * d))
         reset, cand, update = jnp.split(gates, 3, axis=-1)
         reset = jax.nn.sigmoid(reset)
@@ -165,21 +138,21 @@ class _RSSMNet(nn.Module):
     def setup(self):
         image = len(self.obs_shape) == 3
         self.encoder = (_ConvEncoder(16, self.units) if image else
-                        _MLP(self.units, self.layers, self.units))
+                        NormMLP(self.units, self.layers, self.units))
         self.decoder = (_ConvDecoder(16, self.obs_shape) if image else
-                        _MLP(self.units, self.layers, int(np.prod(self.obs_shape))))
+                        NormMLP(self.units, self.layers, int(np.prod(self.obs_shape))))
         self.in_stoch = nn.Dense(self.hidden, use_bias=False)
-        self.in_stoch_norm = _norm()
+        self.in_stoch_norm = layer_norm()
         self.in_action = nn.Dense(self.hidden, use_bias=False)
-        self.in_action_norm = _norm()
+        self.in_action_norm = layer_norm()
         self.in_deter = nn.Dense(self.hidden, use_bias=False)
-        self.in_deter_norm = _norm()
+        self.in_deter_norm = layer_norm()
         self.gru = _BlockGRU(self.deter, self.blocks)
         stats = self.stoch * (self.classes if self.kind == "discrete" else 2)
-        self.prior_net = _MLP(self.hidden, 1, stats)
-        self.posterior_net = _MLP(self.hidden, 1, stats)
-        self.reward_head = _MLP(self.units, self.layers, self.num_bins, zero_out=True)
-        self.continue_head = _MLP(self.units, self.layers, 1)
+        self.prior_net = NormMLP(self.hidden, 1, stats)
+        self.posterior_net = NormMLP(self.hidden, 1, stats)
+        self.reward_head = NormMLP(self.units, self.layers, self.num_bins, zero_out=True)
+        self.continue_head = NormMLP(self.units, self.layers, 1)
 
     def embed(self, obs):
         """``[..., *obs_shape] -> [..., units]`` (vector observations are symlog-ed)."""
