@@ -3,7 +3,9 @@
 from jwm.agents.buffer import TransitionBuffer, episode_transitions, transition_buffer
 from jwm.agents.mpc import Episode, mpc_episode
 from jwm.agents.pets import PETS, PETSMetrics, PETSResult, pets, random_planner
+from jwm.agents.svg import SVGAgent, SVGMetrics, SVGResult, svg
 
-__all__ = ["Episode", "PETS", "PETSMetrics", "PETSResult", "TransitionBuffer",
+__all__ = ["Episode", "PETS", "PETSMetrics", "PETSResult", "SVGAgent", "SVGMetrics",
+           "SVGResult", "TransitionBuffer",
            "episode_transitions", "mpc_episode", "pets", "random_planner",
-           "transition_buffer"]
+           "svg", "transition_buffer"]
