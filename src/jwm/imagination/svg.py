@@ -111,14 +111,15 @@ class SVG:
 
     Attributes:
       init: ``init(key) -> SVGState``.
-      update: ``update(state, model_params, starts, key) -> (SVGState, SVGInfo)``: one
-        gradient step of the actor and of the critic, then the EMA of the target.
-        ``starts`` is a batch ``[B, ...]`` of what ``model.encode`` takes (observations,
-        or environment states for a model with ``observes_state``).
+      update: ``update(state, model_params, start_latents, key) -> (SVGState,
+        SVGInfo)``: one gradient step of the actor and of the critic, then the EMA of
+        the target. ``start_latents`` is a pytree of latents with a leading ``[B]``
+        axis, e.g. ``jax.vmap(model.encode, (None, 0))(model_params, observations)``
+        (environment states for the true model), or an earlier ``last_latents``.
       act: ``act(state, obs [*obs_shape], key, deterministic=False) -> action
         [*action_shape]``: a sample of the policy, or its mode (``tanh`` of the mean)
         when ``deterministic`` (a Python bool). Always inside the action box.
-      actor_loss: ``actor_loss(actor_params, state, model_params, starts, key) ->
+      actor_loss: ``actor_loss(actor_params, state, model_params, start_latents, key) ->
         (loss, (Imagined, returns [B, H], values [B, H + 1], entropy [B, H]))``, the
         differentiable objective ``update`` descends; exposed to inspect gradients.
       value: ``value(critic_params, obs [..., *obs_shape]) -> [...]``.
@@ -269,8 +270,7 @@ def svg(model, observation_space, action_space, *, horizon: int = 10,
         u = jnp.tanh(dist.distribution.mean()) if deterministic else dist.sample(seed=key)
         return to_box(u)
 
-    def actor_loss(actor_params, state, model_params, starts, key):
-        latents = jax.vmap(model.encode, (None, 0))(model_params, starts)
+    def actor_loss(actor_params, state, model_params, latents, key):
         def policy_with_logp(latent, k):
             # Reparameterised sample: the action is a differentiable function of the
             # policy parameters, so d(return)/d(params) runs through model.step.
@@ -302,9 +302,9 @@ def svg(model, observation_space, action_space, *, horizon: int = 10,
         v = value(critic_params, obs)
         return 0.5 * (weights * (v - targets) ** 2).mean()
 
-    def update(state, model_params, starts, key):
+    def update(state, model_params, latents, key):
         (a_loss, (traj, returns, values, entropy)), a_grads = jax.value_and_grad(
-            actor_loss, has_aux=True)(state.actor, state, model_params, starts, key)
+            actor_loss, has_aux=True)(state.actor, state, model_params, latents, key)
         a_updates, actor_opt = actor_tx.update(a_grads, state.actor_opt, state.actor)
         actor = optax.apply_updates(state.actor, a_updates)
 
