@@ -288,10 +288,7 @@ def svg(model, observation_space, action_space, *, horizon: int = 10,
         values = value(state.target_critic, obs)                          # [B, H+1]
         discounts = discount * traj.discounts
         returns = lambda_returns(traj.rewards, discounts, values, lambda_=lambda_)
-        # Weight of step t: the probability of reaching it (termination only; gamma
-        # is inside the returns). A constant to the gradient, as in Dreamer.
-        reach = jax.lax.stop_gradient(jnp.cumprod(
-            jnp.concatenate([jnp.ones_like(traj.discounts[:, :1]), traj.discounts[:, :-1]], 1), 1))
+        reach = _reach_weights(traj.discounts)
         entropy = -log_probs
         # Returns are divided by their running spread (as in DreamerV3), so that
         # entropy_coef and the learning rate mean the same whatever the reward scale.
@@ -312,9 +309,8 @@ def svg(model, observation_space, action_space, *, horizon: int = 10,
         # states and targets are constants to it.
         obs = jax.lax.stop_gradient(jax.vmap(jax.vmap(observe))(traj.latents)[:, :-1])
         targets = jax.lax.stop_gradient(returns)
-        weights = jax.lax.stop_gradient(jnp.cumprod(
-            jnp.concatenate([jnp.ones_like(traj.discounts[:, :1]), traj.discounts[:, :-1]], 1), 1))
-        c_loss, c_grads = jax.value_and_grad(critic_loss)(state.critic, obs, targets, weights)
+        c_loss, c_grads = jax.value_and_grad(critic_loss)(state.critic, obs, targets,
+                                                          _reach_weights(traj.discounts))
         c_updates, critic_opt = critic_tx.update(c_grads, state.critic_opt, state.critic)
         critic = optax.apply_updates(state.critic, c_updates)
         target = optax.incremental_update(critic, state.target_critic, target_tau)
@@ -333,6 +329,14 @@ def svg(model, observation_space, action_space, *, horizon: int = 10,
 
     return SVG(init=init, update=update, act=act, actor_loss=actor_loss, value=value,
                model=model, observe=observe, horizon=horizon, discount=float(discount))
+
+
+def _reach_weights(discounts):
+    """``[B, H]`` weight of each imagined step: the probability of reaching it (the
+    model's termination only; gamma is inside the returns). A constant to gradients,
+    as in Dreamer."""
+    alive_before = jnp.concatenate([jnp.ones_like(discounts[:, :1]), discounts[:, :-1]], 1)
+    return jax.lax.stop_gradient(jnp.cumprod(alive_before, 1))
 
 
 def _split_action_model(model, action_dim, action_shape):
