@@ -32,16 +32,22 @@ def _linear_model(stop_dynamics=False):
     return jwm.WorldModel(init=lambda key: (a, b), encode=lambda p, obs: obs, step=step)
 
 
-def _actor_grad(learner, model_params, latents, key=jax.random.key(1)):
-    # One jitted program: op-by-op dispatch of an unjitted grad is slower on CPU.
+def _actor_grad_fn(learner, key=jax.random.key(1)):
+    """``grad(model_params, latents) -> flat actor gradient``, jitted once per learner
+    (op-by-op dispatch of an unjitted grad is slower on CPU)."""
+
     @jax.jit
     def grad(model_params, latents):
         state = learner.init(jax.random.key(0))
-        return jax.grad(lambda p: learner.actor_loss(p, state, model_params, latents, key)[0])(
+        grads = jax.grad(lambda p: learner.actor_loss(p, state, model_params, latents, key)[0])(
             state.actor)
+        return jnp.concatenate([jnp.ravel(g) for g in jax.tree.leaves(grads)])
 
-    grads = grad(model_params, latents)
-    return np.concatenate([np.ravel(g) for g in jax.tree.leaves(grads)])
+    return lambda model_params, latents: np.asarray(grad(model_params, latents))
+
+
+def _actor_grad(learner, model_params, latents):
+    return _actor_grad_fn(learner)(model_params, latents)
 
 
 def test_actor_gradient_flows_through_the_dynamics():
@@ -64,8 +70,9 @@ def test_actor_gradient_depends_on_the_dynamics():
                   actor_hidden_sizes=(16,), critic_hidden_sizes=(16,))
     starts = jax.random.normal(jax.random.key(2), (16, 2))
     a, b = model.init(None)
-    g1 = _actor_grad(learner, (a, b), starts)
-    g2 = _actor_grad(learner, (a, -b), starts)    # the action pushes the other way
+    grad = _actor_grad_fn(learner)
+    g1 = grad((a, b), starts)
+    g2 = grad((a, -b), starts)                     # the action pushes the other way
     assert np.abs(g1 - g2).max() > 1e-3 * np.abs(g1).max()
 
 
