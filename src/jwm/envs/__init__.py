@@ -19,7 +19,9 @@ def make(name: str, **kwargs) -> Env:
     """Builds an environment from ``"<suite>:<id>"``.
 
     * ``"gymnax:<id>"``, e.g. ``"gymnax:Pendulum-v1"``: keyword arguments override
-      fields of the gymnax env params (``max_steps_in_episode=100``, ...).
+      fields of the gymnax env params (``max_steps_in_episode=100``, ...), except
+      ``transition_gradients=True``, which keeps gradients through the transition
+      (see `from_gymnax`).
     * ``"brax:<name>"``, e.g. ``"brax:inverted_pendulum"``: ``backend=`` picks the brax
       pipeline (``"generalized"``, ``"positional"``, ``"spring"``),
       ``max_episode_steps=`` the time limit (default 1000); other keyword arguments go
@@ -42,6 +44,7 @@ def make(name: str, **kwargs) -> Env:
             raise ValueError(
                 f"make: unknown gymnax environment {env_id!r}; known: {', '.join(gymnax.registered_envs)}"
             )
+        transition_gradients = kwargs.pop("transition_gradients", False)
         env, env_params = gymnax.make(env_id)
         unknown = sorted(set(kwargs) - set(env_params.__dataclass_fields__))
         if unknown:
@@ -50,7 +53,7 @@ def make(name: str, **kwargs) -> Env:
                 f"allowed: {sorted(env_params.__dataclass_fields__)}"
             )
         env_params = env_params.replace(**kwargs)
-        return from_gymnax(env, env_params, name=name)
+        return from_gymnax(env, env_params, name=name, transition_gradients=transition_gradients)
     if suite == "brax":
         try:
             from brax import envs as brax_envs

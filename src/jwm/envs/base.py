@@ -52,6 +52,10 @@ class Env:
       action_space: a `Box` or `Discrete`.
       max_episode_steps: the time limit after which ``truncated`` is set, or None.
       name: a label for logs and results.
+      observe: optional ``observe(state) -> obs``, the observation of a state. Policies
+        that act on observations need it to imagine inside the true model, whose latent
+        is the state (`jwm.imagination.svg` with `jwm.models.true_model`). None when the
+        adapter cannot provide it.
 
     A user can build one from their own functions; nothing in jwm checks the type.
     """
@@ -62,6 +66,7 @@ class Env:
     action_space: Box | Discrete
     max_episode_steps: int | None = None
     name: str = "env"
+    observe: Callable[[Any], jax.Array] | None = None
 
     def step(self, key: jax.Array, state, action):
         """``step(key, state, action) -> (state, obs, reward, done)``, no auto-reset.

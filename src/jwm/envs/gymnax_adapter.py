@@ -22,18 +22,27 @@ def gymnax_space(space) -> Box | Discrete:
     raise TypeError(f"unsupported gymnax space {type(space).__name__} (only Box, Discrete)")
 
 
-def from_gymnax(env, env_params=None, *, name: str | None = None) -> Env:
+def from_gymnax(env, env_params=None, *, name: str | None = None,
+                transition_gradients: bool = False) -> Env:
     """Wraps a gymnax environment as a pure `Env` without auto-reset.
 
     Args:
       env: a ``gymnax.environments.environment.Environment``.
       env_params: its params; ``env.default_params`` when None.
       name: label; the gymnax class name when None.
+      transition_gradients: keep gradients through ``transition`` (gymnax detaches
+        them unless asked; only some envs support it, e.g. Pendulum-v1). Needed to
+        differentiate a return through `jwm.models.true_model` (SVG with the simulator).
 
     ``transition(key, ...)`` splits ``key`` exactly as gymnax's own ``step`` does, so on
     steps that do not end the episode it returns what ``env.step(key, ...)`` returns.
     """
     params = env.default_params if env_params is None else env_params
+    if transition_gradients:
+        if not getattr(env, "supports_transition_gradients", False):
+            raise ValueError(f"from_gymnax: transition_gradients=True, but {env.name} does not "
+                             "support transition gradients")
+        env = env.with_transition_gradients()
     action_space = gymnax_space(env.action_space(params))
     observation_space = gymnax_space(env.observation_space(params))
 
@@ -61,4 +70,5 @@ def from_gymnax(env, env_params=None, *, name: str | None = None) -> Env:
         action_space=action_space,
         max_episode_steps=None if max_steps is None else int(max_steps),
         name=name or f"gymnax:{env.name}",
+        observe=lambda state: env.get_obs(state, params),
     )

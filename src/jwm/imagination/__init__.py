@@ -5,6 +5,7 @@ from jwm.imagination.actor_critic import (GRADIENTS, ActorCritic, ActorCriticMet
                                           ActorCriticState, actor_critic)
 from jwm.imagination.returns import lambda_returns
 from jwm.imagination.rollout import Imagined, imagine
+from jwm.imagination.svg import SVG, SVGInfo, SVGState, svg
 
-__all__ = ["ActorCritic", "ActorCriticMetrics", "ActorCriticState", "GRADIENTS",
-           "actor_critic", "Imagined", "imagine", "lambda_returns"]
+__all__ = ["ActorCritic", "ActorCriticMetrics", "ActorCriticState", "GRADIENTS", "Imagined",
+           "SVG", "SVGInfo", "SVGState", "actor_critic", "imagine", "lambda_returns", "svg"]

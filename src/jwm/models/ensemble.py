@@ -41,8 +41,8 @@ from jwm.models.base import WorldModel
 from jwm.models.normalizer import Normalizer, identity_normalizer
 from jwm.planners.noise import standard_normal
 
-__all__ = ["EnsembleModel", "EnsembleParams", "Particles", "PROPAGATIONS",
-           "ensemble_model", "mlp_model"]
+__all__ = ["EnsembleModel", "EnsembleParams", "MemberState", "Particles", "PROPAGATIONS",
+           "ensemble_model", "member_model", "mlp_model"]
 
 PROPAGATIONS = ("ts_inf", "ts1", "expectation")
 _ACTIVATIONS = {"silu": nn.silu, "relu": nn.relu, "tanh": nn.tanh, "elu": nn.elu}
@@ -125,6 +125,7 @@ class EnsembleModel(WorldModel):
       ensemble_size, particles, propagation, probabilistic, obs_dim, action_shape,
       in_dim, out_dim, learns_reward: the configuration (``action_shape`` is ``()`` for
       a Discrete action).
+      reward_fn, termination_fn: the known functions it was built with, or None.
     """
 
     forward: Callable = None
@@ -139,6 +140,8 @@ class EnsembleModel(WorldModel):
     in_dim: int = 0
     out_dim: int = 0
     learns_reward: bool = True
+    reward_fn: Callable | None = None
+    termination_fn: Callable | None = None
 
 
 def mlp_model(observation_space, action_space, *, hidden_sizes=(200, 200, 200),
@@ -279,7 +282,90 @@ def ensemble_model(observation_space, action_space, *, ensemble_size: int = 5,
                          propagation=propagation, probabilistic=probabilistic,
                          obs_dim=obs_dim, action_shape=tuple(action_space.shape),
                          in_dim=in_dim, out_dim=out_dim,
-                         learns_reward=learns_reward)
+                         learns_reward=learns_reward, reward_fn=reward_fn,
+                         termination_fn=termination_fn)
+
+
+class MemberState(NamedTuple):
+    """The latent of `member_model`: one trajectory that one ensemble member propagates.
+
+    Attributes:
+      obs: ``[obs_dim]`` predicted observation.
+      alive: scalar float32, 1 until the trajectory has terminated.
+      member: int32 scalar, the member propagating it; -1 until the first ``step``
+        draws one uniformly at random.
+    """
+
+    obs: jax.Array
+    alive: jax.Array
+    member: jax.Array
+
+
+def member_model(model: EnsembleModel, *, sample: bool = True) -> WorldModel:
+    """A one-trajectory view of an ensemble: TS-infinity with a single particle.
+
+    The latent is a `MemberState`: one observation, not a bundle of particles, so a
+    policy acting on observations can choose a different action in every imagined
+    trajectory (``model.step`` shares one action among its particles). The member is
+    drawn at random at a trajectory's first step and kept for the rest of it. The
+    view uses ``model``'s own parameters (`EnsembleParams`) and its known
+    ``reward_fn``/``termination_fn``; for an `mlp_model` the member is always 0.
+
+    ``step`` evaluates all ``E`` members on the one input and keeps the drawn one's
+    output. Selecting the member's weights instead would, once vmapped over
+    trajectories, gather a copy of every layer per trajectory; ``E`` small forward
+    passes of one row are cheaper than that. The output is differentiable in the
+    observation and the action (the noise is reparameterised), which is what value
+    gradients (`jwm.imagination.svg`) need.
+
+    Args:
+      model: an `EnsembleModel` (`ensemble_model` or `mlp_model`).
+      sample: for a probabilistic model, add the member's Gaussian noise; False
+        propagates its mean.
+
+    Returns:
+      a `WorldModel`: ``init`` is ``model.init``; ``encode(params, obs [obs_dim]) ->
+      MemberState``; ``step(params, MemberState, action [*action_shape], key) ->
+      (MemberState, reward, discount)`` with discount 0 once terminated.
+    """
+    for field in ("forward", "features", "ensemble_size", "obs_dim"):
+        if getattr(model, field, None) is None:
+            raise TypeError(f"member_model: model must be an EnsembleModel (from "
+                            f"ensemble_model or mlp_model), got {type(model).__name__}")
+    e, obs_dim, in_dim = model.ensemble_size, model.obs_dim, model.in_dim
+    noisy = bool(sample) and model.probabilistic
+
+    def encode(params, obs):
+        del params
+        return MemberState(obs=jnp.asarray(obs, jnp.float32).reshape(obs_dim),
+                           alive=jnp.ones((), jnp.float32),
+                           member=jnp.full((), -1, jnp.int32))
+
+    def step(params, latent, action, key):
+        k_member, k_noise = jax.random.split(key)
+        member = jnp.where(latent.member < 0,
+                           jax.random.randint(k_member, (), 0, e, jnp.int32), latent.member)
+        x = params.input_norm.normalize(model.features(latent.obs, action))
+        mean, logvar = model.forward(params.net, jnp.broadcast_to(x, (e, 1, in_dim)))
+        out = mean[member, 0]
+        if noisy:
+            out = out + jnp.exp(0.5 * logvar[member, 0]) * standard_normal(
+                k_noise, out.shape, "hash")
+        out = params.target_norm.denormalize(out)
+        next_obs = latent.obs + out[:obs_dim]
+        if model.learns_reward:
+            reward = out[obs_dim]
+        else:
+            reward = jnp.asarray(model.reward_fn(latent.obs, action, next_obs), jnp.float32)
+        alive = latent.alive
+        if model.termination_fn is not None:
+            terminated = model.termination_fn(latent.obs, action, next_obs)
+            alive = alive * (1.0 - jnp.asarray(terminated, jnp.float32))
+        # Rewards of a trajectory that already ended count 0, as in `model.step`.
+        reward = latent.alive * reward
+        return MemberState(obs=next_obs, alive=alive, member=member), reward, alive
+
+    return WorldModel(init=model.init, encode=encode, step=step, observes_state=False)
 
 
 def _positive_int(name, param, value):
