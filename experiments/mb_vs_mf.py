@@ -43,6 +43,10 @@ NOTES = {
     "ppo": "greedy policy (mode), mean of 64 evaluation episodes per point",
     "ppo_sampled": "actions drawn from the policy, same evaluation episodes",
     "pets": "return of each training episode acted by CEM-MPC (the first with random actions)",
+    "dreamer": "deterministic actor (mode) on the RSSM's filtered latent, mean of 8 fresh "
+               "episodes per point; env steps include the random prefill",
+    "svg": "deterministic policy, mean of 5 fresh episodes after each round; with the true "
+           "model the env steps only count rounds (nothing is learned from them)",
 }
 
 
@@ -103,7 +107,10 @@ def compare(results_dir: str = RESULTS, envs=None) -> dict:
                         record = json.load(f)
                     if _env_id(record.get("env")) != env:
                         continue  # e.g. pets_CartPole-v1-swingup.json for another env
-                    rows.append(_row(env, key, name, path, record, record["eval_returns"], threshold))
+                    # A suffix after the env names a variant: svg_Pendulum-v1_mlp.json.
+                    variant = os.path.basename(path)[len(f"{key}_{env}"):-len(".json")].lstrip("_")
+                    label = f"{name} ({variant})" if variant else name
+                    rows.append(_row(env, key, label, path, record, record["eval_returns"], threshold))
                     if "eval_returns_sampled" in record:
                         rows.append(_row(env, f"{key}_sampled", f"{name} (sampled actions)", path,
                                          record, record["eval_returns_sampled"], threshold))
@@ -147,7 +154,10 @@ def markdown(comparison: dict) -> str:
                 f"| {_fmt(r['best_mean'])} | {_fmt(r['final_mean'])} | {_fmt(r['wall_time_s'])} "
                 f"| `{r['file']}` |")
         lines.append("")
-    notes = {r["name"]: r["note"] for r in comparison["rows"] if r.get("note")}
+    # One note per algorithm, not per variant file (SVG's ensemble, mlp and true rows).
+    notes = {ALGORITHMS[r["algorithm"].split("_")[0]][0]
+             + (" (sampled actions)" if r["algorithm"].endswith("_sampled") else ""): r["note"]
+             for r in comparison["rows"] if r.get("note")}
     if notes:
         lines += ["What an evaluation point is:"] + [f"- {k}: {v}." for k, v in notes.items()]
         lines.append("")
