@@ -26,7 +26,6 @@ import os
 import sys
 
 import jax
-import jax.numpy as jnp
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import blocking, device_info, time_interleaved, write_results  # noqa: E402
@@ -59,7 +58,7 @@ def imagination_step(size: dict, starts: int, horizon: int):
         return lambda_returns(traj.rewards, 0.99 * traj.discounts, values).mean()
 
     step = jax.jit(jax.value_and_grad(objective))
-    return step, state.actor
+    return step, state.actor, sum(x.size for x in jax.tree.leaves(params))
 
 
 def main(argv=None):
@@ -73,12 +72,8 @@ def main(argv=None):
 
     fns, params = {}, {}
     for name in args.sizes:
-        step, actor = imagination_step(SIZES[name], args.starts, args.horizon)
+        step, actor, params[name] = imagination_step(SIZES[name], args.starts, args.horizon)
         fns[name] = blocking(step, actor, jax.random.key(3))
-        params[name] = sum(x.size for x in jax.tree.leaves(
-            rssm_model(jwm.envs.make("gymnax:Pendulum-v1").observation_space,
-                       jwm.envs.make("gymnax:Pendulum-v1").action_space,
-                       **SIZES[name]).init(jax.random.key(0))))
     load_start = os.getloadavg()
     stats, _ = time_interleaved(fns, args.repeats, rounds=min(args.repeats, 5), warmup=1,
                                 progress=True)

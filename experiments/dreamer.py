@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import sys
-import time
 
 import numpy as np
 
@@ -59,7 +57,6 @@ def run(env_name: str, *, seeds: int, seed: int = 0, config: dict | None = None,
         show_progress: bool = True) -> dict:
     """Runs Dreamer for ``seeds`` seeds (vmapped, one program); returns the record."""
     import jax
-    from tqdm.auto import tqdm
 
     from jwm import agents, envs, imagination, models
 
@@ -72,19 +69,15 @@ def run(env_name: str, *, seeds: int, seed: int = 0, config: dict | None = None,
                                         **config["behavior"])
     loop = config["loop"]
     points = loop["total_steps"] // loop["eval_every"]
-    bar = tqdm(total=points * seeds, unit="eval", file=sys.stderr, disable=not show_progress,
-               desc=f"Dreamer on {env_name} ({seeds} seeds)")
-    bar.set_postfix_str("compiling")
+    bar = runs.progress_bar(points * seeds, "eval", f"Dreamer on {env_name} ({seeds} seeds)",
+                            show_progress)
 
     def progress(index, steps, eval_return):
         bar.set_postfix_str(f"{int(steps)} steps, eval return {float(eval_return):.1f}")
         bar.update(1)
 
     agent = agents.dreamer(env, model, behavior, progress=progress, **loop)
-    keys = jax.random.split(jax.random.key(seed), seeds)
-    start = time.perf_counter()
-    result = jax.block_until_ready(jax.jit(jax.vmap(agent.run))(keys))
-    wall = time.perf_counter() - start
+    result, wall = runs.run_seeds(agent.run, seeds=seeds, seed=seed)
     bar.close()
     m = jax.tree.map(np.asarray, result.metrics)
     return {

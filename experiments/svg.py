@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import sys
-import time
 
 import jax
 import numpy as np
@@ -104,10 +102,8 @@ def main(argv=None) -> dict:
         config["fit"] = {}
     config["model_kind"] = args.model
 
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=config["episodes"] * args.seeds, unit="round", file=sys.stderr,
-               desc=f"SVG on {args.env} ({args.model} model, {args.seeds} seeds)")
+    bar = runs.progress_bar(config["episodes"] * args.seeds, "round",
+                            f"SVG on {args.env} ({args.model} model, {args.seeds} seeds)")
 
     def progress(index, eval_return):
         bar.set_postfix_str(f"round {int(index) + 1}/{config['episodes']}, eval {float(eval_return):.1f}")
@@ -115,10 +111,7 @@ def main(argv=None) -> dict:
 
     env, _, _, agent = build(args.env, args.model, config, progress=progress)
     config["steps_per_episode"] = agent.steps_per_episode
-    keys = jax.random.split(jax.random.key(args.seed), args.seeds)
-    start = time.perf_counter()
-    result = jax.block_until_ready(jax.jit(jax.vmap(agent.run))(keys))
-    wall = time.perf_counter() - start
+    result, wall = runs.run_seeds(agent.run, seeds=args.seeds, seed=args.seed)
     bar.close()
     m = jax.tree.map(np.asarray, result.metrics)
     returns = m.eval_return.astype(float)

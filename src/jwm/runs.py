@@ -14,7 +14,7 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["PETS_DEFAULTS", "pets_config", "build_pets", "run_pets", "baseline_returns",
+__all__ = ["PETS_DEFAULTS", "pets_config", "build_pets", "progress_bar", "run_seeds", "run_pets", "baseline_returns",
            "write_json", "plot_learning_curves", "device_name"]
 
 # Per-environment PETS settings. Pendulum: a small swish ensemble suffices and keeps a
@@ -104,6 +104,27 @@ def device_name() -> str:
     return f"{d.platform}: {d.device_kind}, {os.cpu_count()} cores"
 
 
+def progress_bar(total: int, unit: str, desc: str, show: bool = True):
+    """A tqdm bar on stderr for a vmapped run; it says "compiling" until the run's
+    first host callback updates it."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, unit=unit, file=sys.stderr, disable=not show, desc=desc)
+    bar.set_postfix_str("compiling")
+    return bar
+
+
+def run_seeds(run, *, seeds: int, seed: int = 0):
+    """``jit(vmap(run))`` over ``seeds`` keys split from ``key(seed)``, run to
+    completion: ``(result, wall-clock seconds, compilation included)``."""
+    import jax
+
+    keys = jax.random.split(jax.random.key(seed), seeds)
+    start = time.perf_counter()
+    result = jax.block_until_ready(jax.jit(jax.vmap(run))(keys))
+    return result, time.perf_counter() - start
+
+
 def run_pets(env_name: str, *, seeds: int, seed: int = 0, show_progress: bool = True,
              **overrides) -> dict:
     """Runs PETS for ``seeds`` seeds as one jitted, vmapped program.
@@ -113,7 +134,6 @@ def run_pets(env_name: str, *, seeds: int, seed: int = 0, show_progress: bool = 
     ``wall_time_s``, ``device``) plus per-episode diagnostics.
     """
     import jax
-    from tqdm.auto import tqdm
 
     from jwm import envs
 
@@ -122,9 +142,8 @@ def run_pets(env_name: str, *, seeds: int, seed: int = 0, show_progress: bool = 
     env = envs.make(env_name)
     config = pets_config(env_name, **overrides)
     episodes = config["episodes"]
-    bar = tqdm(total=episodes * seeds, unit="episode", file=sys.stderr,
-               disable=not show_progress, desc=f"PETS on {env_name} ({seeds} seeds)")
-    bar.set_postfix_str("compiling")
+    bar = progress_bar(episodes * seeds, "episode", f"PETS on {env_name} ({seeds} seeds)",
+                       show_progress)
 
     def progress(index, episode_return):
         bar.set_postfix_str(f"episode {int(index) + 1}/{episodes}, return {float(episode_return):.1f}")
@@ -132,10 +151,7 @@ def run_pets(env_name: str, *, seeds: int, seed: int = 0, show_progress: bool = 
 
     _, _, agent = build_pets(env, config, progress=progress)
     config["steps_per_episode"] = agent.steps_per_episode
-    keys = jax.random.split(jax.random.key(seed), seeds)
-    start = time.perf_counter()
-    result = jax.block_until_ready(jax.jit(jax.vmap(agent.run))(keys))
-    wall = time.perf_counter() - start
+    result, wall = run_seeds(agent.run, seeds=seeds, seed=seed)
     bar.close()
     m = jax.tree.map(np.asarray, result.metrics)
     return {

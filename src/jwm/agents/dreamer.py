@@ -181,14 +181,15 @@ def dreamer(env, model, behavior, *, total_steps: int = 100_000, num_envs: int =
         stepped = _Row(obs=t.obs, prev_action=action.astype(action_dtype), reward=t.reward,
                        is_first=jnp.zeros((), bool),
                        is_terminal=t.terminated & ~t.truncated, is_last=t.done)
-        stepped_latent = model.observe(model_params, latent, action, t.obs, k_obs)
         reset_state, reset_obs = env.reset(k_reset)
-        reset_latent = observe_first(model_params, reset_obs, k_obs)
         restart = row.is_last
         pick = lambda a, b: jax.tree.map(lambda x, y: jnp.where(restart, x, y), a, b)
         new_env_state = pick(reset_state, t.state)
         new_row = pick(first_row(reset_obs), stepped)
-        new_latent = pick(reset_latent, stepped_latent)
+        # One filtering step serves both branches: a restart filters the reset
+        # observation from the initial state with a zero action (as `observe_first`).
+        new_latent = model.observe(model_params, pick(model.initial(), latent),
+                                   new_row.prev_action, new_row.obs, k_obs)
         ep_return = jnp.where(restart, 0.0, ep_return + t.reward)
         finished = jnp.where(new_row.is_last, ep_return, jnp.nan)
         return (new_env_state, new_row, new_latent, ep_return), (row, ~restart, finished)

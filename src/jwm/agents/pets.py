@@ -8,13 +8,13 @@ pure function of a key: jit it once and vmap it over keys for seeds.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from jwm.agents.buffer import episode_transitions, transition_buffer
+from jwm.agents.checks import buffer_capacity, check_spaces, fit_options_checked
 from jwm.agents.mpc import mpc_episode
 from jwm.models.fit import fit
 from jwm.planners.base import Planner
@@ -119,18 +119,9 @@ def pets(env, model, planner, *, episodes: int = 10, random_episodes: int = 1,
     if random_episodes > episodes:
         raise ValueError(f"{name}: random_episodes ({random_episodes}) must be <= "
                          f"episodes ({episodes})")
-    if capacity is None:
-        capacity = episodes * steps_per_episode
-    if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < steps_per_episode:
-        raise ValueError(f"{name}: capacity must be an int >= steps_per_episode "
-                         f"({steps_per_episode}), got {capacity!r}")
-    _check_spaces(name, env, model)
-    fit_options = dict(fit_options or {})
-    allowed = set(inspect.signature(fit).parameters) - {"model", "params", "data", "key"}
-    unknown = sorted(set(fit_options) - allowed)
-    if unknown:
-        raise ValueError(f"{name}: fit_options {unknown} are not options of jwm.models.fit; "
-                         f"allowed: {sorted(allowed)}")
+    capacity = buffer_capacity(name, capacity, episodes, steps_per_episode)
+    check_spaces(name, env, model)
+    fit_options = fit_options_checked(name, fit_options)
 
     obs_shape = env.observation_space.shape
     action_shape = env.action_space.shape
@@ -184,16 +175,3 @@ def pets(env, model, planner, *, episodes: int = 10, random_episodes: int = 1,
     return PETS(run=run, episodes=episodes, random_episodes=random_episodes,
                 steps_per_episode=steps_per_episode, capacity=capacity)
 
-
-def _check_spaces(name, env, model):
-    obs_shape = tuple(env.observation_space.shape)
-    model_obs = getattr(model, "obs_dim", None)
-    if model_obs is None or not hasattr(model, "action_shape"):
-        raise TypeError(f"{name}: model must be a learned dynamics model such as "
-                        f"jwm.models.ensemble_model(...), got {type(model).__name__}")
-    if obs_shape != (model_obs,):
-        raise ValueError(f"{name}: the env's observations have shape {obs_shape} but the "
-                         f"model was built for ({model_obs},)")
-    if tuple(env.action_space.shape) != tuple(model.action_shape):
-        raise ValueError(f"{name}: the env's actions have shape {tuple(env.action_space.shape)} "
-                         f"but the model was built for {tuple(model.action_shape)}")

@@ -19,15 +19,14 @@ current policy visits.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from jwm.agents.buffer import episode_transitions, transition_buffer
+from jwm.agents.checks import buffer_capacity, check_spaces, fit_options_checked
 from jwm.agents.mpc import mpc_episode
-from jwm.agents.pets import _check_spaces
 from jwm.models.base import WorldModel
 from jwm.models.fit import fit
 from jwm.planners.base import Planner
@@ -151,7 +150,7 @@ def svg(env, model, learner, *, episodes: int = 20, random_episodes: int = 1,
                             f"got {type(learner).__name__}")
     learned = getattr(model, "obs_dim", None) is not None and hasattr(model, "features")
     if learned:
-        _check_spaces(name, env, model)
+        check_spaces(name, env, model)
         if random_episodes < 1:
             raise ValueError(f"{name}: random_episodes must be >= 1 with a learned model "
                              f"(its first fit needs data), got {random_episodes}")
@@ -161,17 +160,8 @@ def svg(env, model, learner, *, episodes: int = 20, random_episodes: int = 1,
                          "jwm.models.true_model(env))")
     if fit_options and not learned:
         raise ValueError(f"{name}: fit_options given, but the model is not learned")
-    fit_options = dict(fit_options or {})
-    allowed = set(inspect.signature(fit).parameters) - {"model", "params", "data", "key"}
-    unknown = sorted(set(fit_options) - allowed)
-    if unknown:
-        raise ValueError(f"{name}: fit_options {unknown} are not options of jwm.models.fit; "
-                         f"allowed: {sorted(allowed)}")
-    if capacity is None:
-        capacity = episodes * steps_per_episode
-    if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < steps_per_episode:
-        raise ValueError(f"{name}: capacity must be an int >= steps_per_episode "
-                         f"({steps_per_episode}), got {capacity!r}")
+    fit_options = fit_options_checked(name, fit_options)
+    capacity = buffer_capacity(name, capacity, episodes, steps_per_episode)
 
     action_space = env.action_space
     buffer = transition_buffer(capacity, env.observation_space.shape, action_space.shape)

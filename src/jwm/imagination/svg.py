@@ -31,11 +31,10 @@ import numpy as np
 import optax
 
 from jwm.imagination.returns import lambda_returns
-from jwm.imagination.rollout import Imagined, imagine
+from jwm.imagination.rollout import imagine
+from jwm.models.ensemble import _ACTIVATIONS
 
 __all__ = ["SVG", "SVGInfo", "SVGState", "svg"]
-
-_ACTIVATIONS = {"silu": nn.silu, "relu": nn.relu, "tanh": nn.tanh, "elu": nn.elu}
 
 
 class _MLP(nn.Module):

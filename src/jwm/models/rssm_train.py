@@ -3,7 +3,7 @@ DreamerV3 world-model loss (prediction + KL balancing with free bits)."""
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -105,11 +105,12 @@ def world_model_loss(model, params, batch: Sequences, key, *, free_nats: float =
     cont = -(cont_target * jax.nn.log_sigmoid(cont_logit)
              + (1.0 - cont_target) * jax.nn.log_sigmoid(-cont_logit))
     sg = jax.lax.stop_gradient
-    kl = model.kl(post, prior)
-    dyn = jnp.maximum(free_nats, model.kl(sg(post), prior))
+    # Both terms have the KL's value; they differ only in where gradients stop.
+    kl = model.kl(sg(post), prior)
+    dyn = jnp.maximum(free_nats, kl)
     rep = jnp.maximum(free_nats, model.kl(post, sg(prior)))
     terms = decoder + reward + cont + dyn_scale * dyn + rep_scale * rep
     metrics = WorldModelMetrics(loss=terms.mean(), decoder=decoder.mean(),
                                 reward=reward.mean(), cont=cont.mean(), dyn=dyn.mean(),
-                                rep=rep.mean(), kl=kl.mean())
+                                rep=rep.mean(), kl=sg(kl).mean())
     return metrics.loss, (metrics, jax.tree.map(sg, states))
