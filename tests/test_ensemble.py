@@ -291,3 +291,26 @@ def test_sequence_return_is_the_mean_of_particle_returns_with_termination():
         z = nxt
     assert 0 < float(z.alive.sum()) < 6, "the check needs some particles to terminate"
     np.testing.assert_allclose(planned, totals.mean(), rtol=1e-5, atol=1e-6)
+
+
+def test_sampling_std_is_the_clamped_logvar_of_the_likelihood():
+    """``forward_std`` (one exp per element) is ``exp(logvar / 2)`` of ``forward``'s
+    soft-clamped log-variance, inside the bounds and far beyond them."""
+    from jwm.models.ensemble import _bounded_std
+
+    raw = jnp.concatenate([jnp.linspace(-60.0, 40.0, 201), jnp.array([-1e4, 1e4])])
+    for hi, lo in ((0.5, -10.0), (2.0, -3.0), (-1.0, -20.0)):
+        max_lv, min_lv = jnp.float32(hi), jnp.float32(lo)
+        logvar = max_lv - jax.nn.softplus(max_lv - raw)
+        logvar = min_lv + jax.nn.softplus(logvar - min_lv)
+        std = _bounded_std(raw, max_lv, min_lv)
+        assert np.all(np.isfinite(std))
+        np.testing.assert_allclose(std, jnp.exp(0.5 * logvar), rtol=2e-6)
+
+    model = ensemble_model(BOX1, BOX1, hidden_sizes=(8,), ensemble_size=3, particles=3)
+    params = model.init(jax.random.key(0))
+    x = jax.random.normal(jax.random.key(1), (3, 7, 2)) * 10
+    mean, logvar = model.forward(params.net, x)
+    mean_s, std = model.forward_std(params.net, x)
+    np.testing.assert_array_equal(mean, mean_s)
+    np.testing.assert_allclose(std, jnp.exp(0.5 * logvar), rtol=2e-6)

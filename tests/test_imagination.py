@@ -164,6 +164,16 @@ def test_actions_stay_in_the_action_space(pendulum_actor_critic):
     a = discrete.act(discrete.init(jax.random.key(0)).actor, feat, jax.random.key(1))
     assert a.dtype == jnp.int32 and set(np.unique(a)) <= {0, 1, 2}
     assert discrete.config["gradient"] == "reinforce"
+    # A diverged model's NaN latent still gives valid actions (box centre; any index).
+    bad = feat.at[:4].set(jnp.nan)
+    for deterministic in (False, True):
+        actions = ac.act(state.actor, bad, jax.random.key(6), deterministic)
+        assert bool(jnp.isfinite(actions).all())
+        assert float(actions.min()) >= -2.0 and float(actions.max()) <= 2.0
+        np.testing.assert_array_equal(actions[:4], 0.0)
+        a = discrete.act(discrete.init(jax.random.key(0)).actor, bad, jax.random.key(1),
+                         deterministic)
+        assert set(np.unique(a)) <= {0, 1, 2}
 
 
 def test_actor_critic_rejects_bad_configuration():

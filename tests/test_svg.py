@@ -220,3 +220,15 @@ def test_bad_inputs_are_rejected():
         svg_agent(DIFF_PENDULUM, true, true_learner, fit_options={"epochs": 3})
     with pytest.raises(TypeError, match="learner"):
         svg_agent(PENDULUM, ens, object())
+
+
+def test_actions_stay_in_the_box_even_for_nan_observations():
+    learner = svg(_linear_model(), BOX2, Box(-2.0, 3.0, (1,)))
+    state = learner.init(jax.random.key(0))
+    obs = jax.random.normal(jax.random.key(1), (64, 2)) * 100
+    obs = obs.at[:3].set(jnp.nan)
+    for deterministic in (False, True):
+        a = learner.act(state, obs, jax.random.key(2), deterministic)
+        assert a.shape == (64, 1) and bool(jnp.isfinite(a).all())
+        assert float(a.min()) >= -2.0 and float(a.max()) <= 3.0
+        np.testing.assert_array_equal(a[:3], 0.5)

@@ -185,15 +185,22 @@ def actor_critic(features: Callable[[Any], jax.Array], feature_dim: int, action_
 
     def act(actor_params, feat, key, deterministic=False):
         dist = distribution(actor_params, feat)
+        if discrete:
+            # A non-finite latent (a diverged model) must still give a valid action:
+            # NaN probabilities fall back to uniform, whose mode is action 0.
+            probs = dist.probs
+            ok = jnp.all(jnp.isfinite(probs), -1, keepdims=True)
+            probs = jnp.where(ok, probs, 1.0 / n)
+            if deterministic:
+                return jnp.argmax(probs, -1).astype(jnp.int32)
+            return distrax.Categorical(probs=probs).sample(seed=key).astype(jnp.int32)
         if deterministic:
-            if discrete:
-                return jnp.argmax(dist.probs, -1).astype(jnp.int32)
-            return to_env(jnp.tanh(dist.distribution.loc))
-        sample = dist.sample(seed=key)
-        if not discrete:
+            unit = jnp.tanh(dist.distribution.loc)
+        else:
             # Keep tanh samples off +-1 exactly, where the log-density is infinite.
-            sample = jnp.clip(sample, -1.0 + 1e-6, 1.0 - 1e-6)
-        return sample.astype(jnp.int32) if discrete else to_env(sample)
+            unit = jnp.clip(dist.sample(seed=key), -1.0 + 1e-6, 1.0 - 1e-6)
+        # NaN would pass through the clip; the centre of the box is a valid action.
+        return to_env(jnp.where(jnp.isfinite(unit), unit, 0.0))
 
     def value(critic_params, feat):
         return twohot_mean(critic_net.apply(critic_params, feat), bins)

@@ -248,7 +248,9 @@ def svg(model, observation_space, action_space, *, horizon: int = 10,
     def to_box(u):
         """``[-1, 1]`` -> the action box, reshaped to ``action_shape``."""
         a = low + 0.5 * (u + 1.0) * (high - low)
-        # tanh can round to exactly +-1 in float32; clip keeps the box a hard guarantee.
+        # tanh can round to exactly +-1 in float32; clip keeps the box a hard guarantee,
+        # and a NaN (from a diverged model's observation) becomes the box's centre.
+        a = jnp.where(jnp.isfinite(a), a, 0.5 * (low + high))
         return jnp.clip(a, low, high).reshape(u.shape[:-1] + action_shape)
 
     def value(critic_params, obs):

@@ -76,12 +76,18 @@ class EnsembleParams(NamedTuple):
 
 
 class _Member(nn.Module):
-    """One member MLP: ``[B, in] -> (mean [B, out], logvar [B, out] or None)``."""
+    """One member MLP: ``[B, in] -> (mean [B, out], spread [B, out] or None)``.
+
+    ``spread`` is the log-variance (``output="logvar"``, what the likelihood needs) or
+    the standard deviation (``output="std"``, what sampling needs); both read the same
+    parameters.
+    """
 
     hidden_sizes: tuple[int, ...]
     out_dim: int
     probabilistic: bool
     activation: str
+    output: str = "logvar"
 
     @nn.compact
     def __call__(self, x):
@@ -95,16 +101,30 @@ class _Member(nn.Module):
         # exploding off it; softplus keeps the clamp differentiable.
         max_logvar = self.param("max_logvar", nn.initializers.constant(0.5), (self.out_dim,))
         min_logvar = self.param("min_logvar", nn.initializers.constant(-10.0), (self.out_dim,))
+        if self.output == "std":
+            return mean, _bounded_std(raw_logvar, max_logvar, min_logvar)
         logvar = max_logvar - nn.softplus(max_logvar - raw_logvar)
         logvar = min_logvar + nn.softplus(logvar - min_logvar)
         return mean, logvar
 
 
-def _ensemble_network(ensemble_size, hidden_sizes, out_dim, probabilistic, activation):
+def _bounded_std(raw_logvar, max_logvar, min_logvar):
+    """``exp(logvar / 2)`` of the soft-clamped log-variance, with one ``exp`` per element
+    instead of two softplus and an exp (five transcendentals): in a PETS plan step at
+    3 x 64 those were a sixth of the time. With ``softplus(z) = log(1 + e^z)``:
+    ``std = e^(min/2) * sqrt(1 + 1 / (e^(min - max) + e^(min - raw)))``, the same
+    function. An overflowing ``e^(min - raw)`` (raw far below the bounds) gives the
+    floor ``e^(min/2)``, as the clamp does."""
+    ratio = 1.0 / (jnp.exp(min_logvar - max_logvar) + jnp.exp(min_logvar - raw_logvar))
+    return jnp.exp(0.5 * min_logvar) * jnp.sqrt(1.0 + ratio)
+
+
+def _ensemble_network(ensemble_size, hidden_sizes, out_dim, probabilistic, activation,
+                      output="logvar"):
     vmapped = nn.vmap(_Member, in_axes=0, out_axes=0, variable_axes={"params": 0},
                       split_rngs={"params": True}, axis_size=ensemble_size)
     return vmapped(hidden_sizes=hidden_sizes, out_dim=out_dim, probabilistic=probabilistic,
-                   activation=activation)
+                   activation=activation, output=output)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,6 +138,8 @@ class EnsembleModel(WorldModel):
     Extra fields:
       forward: ``forward(net, x [E, B, in]) -> (mean [E, B, out], logvar [E, B, out] or
         None)`` in normalised units.
+      forward_std: the same with the standard deviation ``exp(logvar / 2)`` in place of
+        the log-variance, computed more cheaply (what sampling needs).
       features: ``features(obs [..., obs_dim], action [..., *a]) -> [..., in]``, the raw
         network input (Discrete actions one-hot).
       targets: ``targets(obs, action, reward [...], next_obs) -> [..., out]``, the raw
@@ -129,6 +151,7 @@ class EnsembleModel(WorldModel):
     """
 
     forward: Callable = None
+    forward_std: Callable = None
     features: Callable = None
     targets: Callable = None
     ensemble_size: int = 1
@@ -209,6 +232,8 @@ def ensemble_model(observation_space, action_space, *, ensemble_size: int = 5,
     out_dim = obs_dim + int(learns_reward)
     network = _ensemble_network(ensemble_size, hidden_sizes, out_dim, probabilistic,
                                 activation)
+    sampler = _ensemble_network(ensemble_size, hidden_sizes, out_dim, probabilistic,
+                                activation, output="std")
 
     def features(obs, action):
         return jnp.concatenate([jnp.asarray(obs, jnp.float32), encode_action(action)], -1)
@@ -222,6 +247,9 @@ def ensemble_model(observation_space, action_space, *, ensemble_size: int = 5,
 
     def forward(net, x):
         return network.apply(net, x)
+
+    def forward_std(net, x):
+        return sampler.apply(net, x)
 
     def init(key):
         net = network.init(key, jnp.zeros((ensemble_size, 1, in_dim), jnp.float32))
@@ -247,9 +275,9 @@ def ensemble_model(observation_space, action_space, *, ensemble_size: int = 5,
         if propagation == "ts1":
             order = jax.random.permutation(k_order, particles)
             xn = xn[order]
-        mean, logvar = forward(params.net, xn.reshape(ensemble_size, group, in_dim))
+        mean, std = forward_std(params.net, xn.reshape(ensemble_size, group, in_dim))
         if probabilistic:
-            mean = mean + jnp.exp(0.5 * logvar) * standard_normal(k_noise, mean.shape, "hash")
+            mean = mean + std * standard_normal(k_noise, mean.shape, "hash")
         out = params.target_norm.denormalize(mean.reshape(particles, out_dim))
         if propagation == "ts1":
             out = jnp.zeros_like(out).at[order].set(out)
@@ -277,7 +305,8 @@ def ensemble_model(observation_space, action_space, *, ensemble_size: int = 5,
         return Particles(obs=next_obs, alive=alive_next), reward, discount
 
     return EnsembleModel(init=init, encode=encode, step=step, observes_state=False,
-                         forward=forward, features=features, targets=targets,
+                         forward=forward, forward_std=forward_std, features=features,
+                         targets=targets,
                          ensemble_size=ensemble_size, particles=particles,
                          propagation=propagation, probabilistic=probabilistic,
                          obs_dim=obs_dim, action_shape=tuple(action_space.shape),
@@ -328,7 +357,7 @@ def member_model(model: EnsembleModel, *, sample: bool = True) -> WorldModel:
       MemberState``; ``step(params, MemberState, action [*action_shape], key) ->
       (MemberState, reward, discount)`` with discount 0 once terminated.
     """
-    for field in ("forward", "features", "ensemble_size", "obs_dim"):
+    for field in ("forward_std", "features", "ensemble_size", "obs_dim"):
         if getattr(model, field, None) is None:
             raise TypeError(f"member_model: model must be an EnsembleModel (from "
                             f"ensemble_model or mlp_model), got {type(model).__name__}")
@@ -346,11 +375,10 @@ def member_model(model: EnsembleModel, *, sample: bool = True) -> WorldModel:
         member = jnp.where(latent.member < 0,
                            jax.random.randint(k_member, (), 0, e, jnp.int32), latent.member)
         x = params.input_norm.normalize(model.features(latent.obs, action))
-        mean, logvar = model.forward(params.net, jnp.broadcast_to(x, (e, 1, in_dim)))
+        mean, std = model.forward_std(params.net, jnp.broadcast_to(x, (e, 1, in_dim)))
         out = mean[member, 0]
         if noisy:
-            out = out + jnp.exp(0.5 * logvar[member, 0]) * standard_normal(
-                k_noise, out.shape, "hash")
+            out = out + std[member, 0] * standard_normal(k_noise, out.shape, "hash")
         out = params.target_norm.denormalize(out)
         next_obs = latent.obs + out[:obs_dim]
         if model.learns_reward:
