@@ -344,6 +344,20 @@ def while_body_ops(text: str, num_nodes: int) -> dict:
     }
 
 
+def split_loop_ops(text: str) -> int:
+    """Ops inside ``while`` bodies that XLA's CPU backend splits across threads.
+
+    Its cost model splits an op once the bytes it touches exceed 512 KB (its model of
+    L2 per thread), and for a fused gather that counts the whole array gathered from.
+    So when the tree's arrays pass 512 KB (``[64, 257, 8]`` float32 is 526 KB), every
+    small per-root op of descent and backup that reads them is handed to the thread
+    pool: a synchronisation per op per loop step, whatever the op's own size.
+    """
+    comps = _computations(text)
+    bodies = {m.group(4) for m in _WHILE.finditer(text)}
+    return sum(comps.get(b, "").count("outer_dimension_partitions") for b in bodies)
+
+
 # --------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------
@@ -404,6 +418,8 @@ def depth_growth(diag_cells: list) -> dict:
                 "jwm_per_iteration_growth": per_iter[256] / per_iter[64],
                 "jwm_growth": d[256]["jwm_ms"] / d[64]["jwm_ms"],
                 "mctx_growth": d[256]["mctx_ms"] / d[64]["mctx_ms"],
+                "jwm_loop_ops_split_across_threads": {
+                    str(n): d[n].get("jwm_loop_ops_split_across_threads") for n in SIMULATIONS},
             }
     return out
 
@@ -458,8 +474,9 @@ def markdown(result: dict) -> str:
                   "growth x per-iteration growth, exactly:", "",
                   "| rule | batch | selections/root growth | loop iterations 16/64/256 | "
                   "iterations growth | deepest node | jwm us/iteration 16/64/256 | "
-                  "per-iteration growth | jwm t256/t64 | mctx t256/t64 |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "per-iteration growth | jwm t256/t64 | mctx t256/t64 | "
+                  "jwm loop ops split across threads 16/64/256 |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for name, g in diag["depth_growth"].items():
             rule, batch = name.rsplit("_b", 1)
             it, us = g["loop_iterations"], g["jwm_us_per_loop_iteration"]
@@ -468,7 +485,13 @@ def markdown(result: dict) -> str:
                 f"{it['16']} / {it['64']} / {it['256']} | {g['loop_iterations_growth']:.2f} | "
                 f"{g['deepest_node_256']} | {us['16']:.2f} / {us['64']:.2f} / {us['256']:.2f} | "
                 f"{g['jwm_per_iteration_growth']:.2f} | {g['jwm_growth']:.2f} | "
-                f"{g['mctx_growth']:.2f} |")
+                f"{g['mctx_growth']:.2f} | "
+                + " / ".join(str(g["jwm_loop_ops_split_across_threads"][k])
+                             for k in ("16", "64", "256")) + " |")
+        lines += ["", "Split ops: loop-body ops that XLA's CPU cost model hands to the "
+                  "thread pool because the arrays they read exceed 512 KB (the tree "
+                  "arrays, at batch 64 from 256 simulations on); each costs a thread "
+                  "synchronisation per loop step, whatever its own size."]
         lines += ["", f"Compiled HLO (batch {diag['hlo_batch']}, 256 simulations), ops on "
                   "node-axis-sized arrays inside while bodies (copies / scatters):", ""]
         for name, h in diag["hlo_sims256"].items():
@@ -551,6 +574,7 @@ def main(argv=None) -> dict:
                 "selections_per_root": float(depth.sum(axis=1).mean()),
                 "deepest_node": int(depth.max()),
                 "loop_iterations": int(depth.max(axis=0).sum()),
+                "jwm_loop_ops_split_across_threads": split_loop_ops(info["jwm"]["hlo"]),
             })
             if batch == DIAGNOSTIC_BATCH and ns == 256:
                 for m in ("jwm", "mctx"):

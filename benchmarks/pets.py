@@ -413,6 +413,16 @@ def plan_step_part(env, key, repeats: dict, seed) -> dict:
                 "planner_outside_evaluation_fraction":
                     (t["jwm"] - t["jwm_evaluator_only"]) / t["jwm"],
             },
+            # What the targets ask of jwm's step, against the least any XLA program
+            # computing the same network takes here: its matmuls and SiLUs alone, with
+            # no sampling, normalisation or planner (matmul_silu_chain).
+            "reachability": {
+                "speed_target_needs_ms": 1e3 * min(t["mbrl"], t["mbrl_1_thread"])
+                / TARGETS[f"mbrl_over_jwm_{name}"][1],
+                "efficiency_target_needs_ms": 1e3 * t["matmul_chain"]
+                / TARGETS[f"jwm_matmul_efficiency_{name}"][1],
+                "network_alone_ms": 1e3 * t["matmul_silu_chain"],
+            },
             "jwm_compile_s": j["compile_s"],
             "jwm_first_action": j["first_action"],
             "jwm_num_nonfinite": j["num_nonfinite"],
@@ -551,6 +561,16 @@ def markdown(result: dict) -> str:
         lines.append(f"| {name} | {b['matmul_fraction']:.2f} | {b['activation_fraction']:.2f} | "
                      f"{b['rest_of_model_step_fraction']:.2f} | "
                      f"{b['planner_outside_evaluation_fraction']:.2f} |")
+    lines += ["", "What the targets ask of a jwm step, against the network alone (its matmuls "
+              "and SiLUs in XLA on the same shapes, nothing else): a target below that "
+              "floor is out of reach for any XLA program computing this network here.", "",
+              "| hidden | speed target needs ms | efficiency target needs ms | "
+              "network alone ms | jwm ms |", "|---|---:|---:|---:|---:|"]
+    for name in HIDDEN:
+        r = plan[name]["reachability"]
+        lines.append(f"| {name} | {r['speed_target_needs_ms']:.1f} | "
+                     f"{r['efficiency_target_needs_ms']:.1f} | {r['network_alone_ms']:.1f} | "
+                     f"{plan[name]['timings']['jwm']['median_ms']:.1f} |")
     c = run["config"]
     lines += [
         "",

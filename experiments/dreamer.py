@@ -34,7 +34,13 @@ DEFAULTS = {
              "eval_every": 2_000, "eval_episodes": 8},
 }
 ENV_DEFAULTS = {
-    "gymnax:CartPole-v1": {},
+    # A balanced pole scores 500 only if the cart also stays on the track, and drifting
+    # off it takes hundreds of steps: gamma 0.997 (DreamerV3's) sees that far, and its
+    # critic needs the larger step and the replay ratio of 64 (one 16 x 32 batch every
+    # 8 env steps) to learn values that long in time. With gamma 0.99 and a ratio of
+    # 32 the seed-mean never held 450 up to 48k env steps (dreamer_CartPole-v1_48k.json).
+    "gymnax:CartPole-v1": {"behavior": {"discount": 0.997, "critic_lr": 3e-4},
+                           "loop": {"train_every": 8}},
     # Continuous control learns from the dynamics gradient of the actor; it needs more
     # updates per env step and larger steps than CartPole's REINFORCE (tuned on seed 0:
     # -165 after 12k env steps with these, still -1,300 at 17k with the defaults).
@@ -109,19 +115,22 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     config = dreamer_config(args.env, total_steps=args.steps, eval_every=args.eval_every)
+    from jwm.baselines import steps_to_threshold
+
     record = run(args.env, seeds=args.seeds, seed=args.seed, config=config)
     returns = np.asarray(record["eval_returns"])
     steps = np.asarray(record["env_steps"])
     target = TARGETS.get(args.env)
     if target is not None:
         threshold, budget = target
-        mean = returns.mean(0)
         within = steps <= budget
-        hit = np.flatnonzero((mean >= threshold) & within)
+        reach = (steps_to_threshold(steps[within], returns[:, within], threshold)
+                 if within.any() else {})
         record["target"] = {
             "return": threshold, "env_steps": budget,
-            "mean_reaches_at_env_steps": int(steps[hit[0]]) if hit.size else None,
-            "seeds_reaching": int(((returns >= threshold) & within).any(1).sum())}
+            "mean_reaches_at_env_steps": reach.get("mean_steps"),
+            "mean_stays_from_env_steps": reach.get("mean_sustained_steps"),
+            "seeds_reaching": reach.get("seeds_reaching", 0)}
     name = "dreamer_" + args.env.split(":")[-1]
     runs.write_json(os.path.join(args.out, name + ".json"), record)
     runs.plot_learning_curves(record, os.path.join(args.out, name + ".png"),
