@@ -15,10 +15,10 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/jwm pets --env gymnax:Pendulum-v1 --seeds 2
+	$(BIN)/jwm pets --env gymnax:Pendulum-v1 --seeds 2 --checkpoint-dir results/pets_Pendulum-v1.ckpt
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q tests
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q tests
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/planners.py

@@ -46,7 +46,8 @@ def imagination_step(size: dict, starts: int, horizon: int):
     model = rssm_model(env.observation_space, env.action_space, **size)
     params = model.init(jax.random.key(0))
     behavior = actor_critic(model.features, model.feature_dim, env.action_space,
-                            units=size["units"], horizon=horizon)
+                            actor_hidden_sizes=(size["units"],) * 2,
+                            critic_hidden_sizes=(size["units"],) * 2, horizon=horizon)
     state = behavior.init(jax.random.key(1))
     obs = jax.random.normal(jax.random.key(2), (starts, 3))
     start_latents = jax.vmap(model.encode, in_axes=(None, 0))(params, obs)

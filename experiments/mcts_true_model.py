@@ -3,7 +3,7 @@ continuous (sampled-action) MCTS on Pendulum.
 
 Writes ``experiments/results/mcts_cartpole_uct.json`` (returns for each simulation
 budget, with and without reuse), ``experiments/results/mcts_pendulum_continuous.json``
-and a PNG of the CartPole budgets, in the results schema of DESIGN.md (one evaluation
+and a PNG of the CartPole budgets, in the results schema of docs/design.md (one evaluation
 point per setting: nothing is learned, ``env_steps`` is ``[0]``).
 
     python experiments/mcts_true_model.py [--seeds 8]

@@ -1,7 +1,9 @@
 """PETS learning curves: evaluation return after every episode, several seeds at once.
 
-Writes ``experiments/results/pets_<env>.json`` (results schema of DESIGN.md, plus the
-random-action and true-model CEM baselines) and ``pets_<env>.png``.
+Runs the PETS recipe (`jwm.recipes.PETS`) through `jwm.train` (seeds vmapped in one
+program). Writes ``experiments/results/pets_<env>.json`` (results schema of
+docs/design.md, plus the random-action and true-model CEM baselines) and
+``pets_<env>.png``. With ``--checkpoint-dir`` an interrupted run resumes.
 
     python experiments/pets.py                                   # Pendulum, 5 seeds, 10 episodes
     python experiments/pets.py --env gymnax:MountainCarContinuous-v0 --seeds 3 --episodes 5
@@ -15,6 +17,8 @@ import os
 import numpy as np
 
 from jwm import runs
+from jwm.baselines import steps_to_threshold
+from jwm.recipes import PETS, run_recipe
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 TARGETS = {"gymnax:Pendulum-v1": -200.0}
@@ -27,23 +31,23 @@ def main(argv=None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--episodes", type=int, default=None,
                         help="episodes per seed, the random warm-up included (default: the env's)")
+    parser.add_argument("--checkpoint-dir", default=None)
     parser.add_argument("--no-baselines", action="store_true",
                         help="skip the random-action and true-model CEM baselines")
     args = parser.parse_args(argv)
 
-    record = runs.run_pets(args.env, seeds=args.seeds, seed=args.seed, episodes=args.episodes)
+    overrides = {} if args.episodes is None else {"episodes": args.episodes}
+    config, _, record = run_recipe(PETS, args.env, seeds=args.seeds, seed=args.seed,
+                                        overrides=overrides, checkpoint_dir=args.checkpoint_dir)
     if not args.no_baselines:
-        config = record["config"]
         record["baselines"] = runs.baseline_returns(
             args.env, seeds=args.seeds, seed=args.seed, planner_config=config["planner"],
-            steps=config["steps_per_episode"])
+            steps=record["agent_config"]["steps_per_episode"])
     returns = np.asarray(record["eval_returns"])
     target = TARGETS.get(args.env)
     if target is not None:
-        reached = (returns >= target).any(1)
-        record["target"] = {"return": target, "seeds_reaching": int(reached.sum()),
-                            "first_episode_reaching": [int(np.argmax(r >= target)) + 1 if ok else None
-                                                       for r, ok in zip(returns, reached)]}
+        reach = steps_to_threshold(np.asarray(record["env_steps"]), returns, target)
+        record["target"] = {"return": target, **reach}
     name = "pets_" + args.env.split(":")[-1]
     runs.write_json(os.path.join(RESULTS, name + ".json"), record)
     runs.plot_learning_curves(record, os.path.join(RESULTS, name + ".png"),

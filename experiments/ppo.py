@@ -1,6 +1,6 @@
 """Model-free baseline: rejax PPO learning curves on a gymnax env, all seeds at once.
 
-Writes ``experiments/results/ppo_<EnvName>.json`` (results schema of DESIGN.md; the
+Writes ``experiments/results/ppo_<EnvName>.json`` (results schema of docs/design.md; the
 evaluation return every ``eval_freq`` env steps, greedy policy, with the sampled
 policy's return beside it) and ``ppo_<EnvName>.png``.
 

@@ -2,7 +2,7 @@
 
 For every (environment, planner) pair this runs whole MPC episodes for several seeds as
 one jitted, vmapped program and writes ``experiments/results/true_model_mpc_<env>_<planner>.json``
-in the results schema of DESIGN.md (one evaluation point: the model is not learned, so
+in the results schema of docs/design.md (one evaluation point: the model is not learned, so
 ``env_steps`` is ``[0]``), plus one PNG per environment comparing the planners with
 uniformly random actions.
 

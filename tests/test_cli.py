@@ -1,8 +1,28 @@
+"""The ``jwm`` command: planning, training each agent through the driver, resuming
+after ``kill -9``, and clear errors."""
+
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
 from jwm.cli import main
+
+TINY_PETS = ["pets", "--seeds", "2", "--episodes", "6", "--steps", "10", "--horizon", "3",
+             "--population", "8", "--epochs", "2", "--set", "fit.batch_size=8",
+             "--set", "model.hidden_sizes=[8]", "--no-progress"]
+TINY_DREAMER = ["dreamer", "--seeds", "1", "--steps", "96", "--eval-every", "16",
+                "--horizon", "3", "--set", "model.deter=16", "--set", "model.hidden=8",
+                "--set", "model.stoch=4", "--set", "model.units=8", "--set", "model.blocks=2",
+                "--set", "behavior.actor_hidden_sizes=[8]",
+                "--set", "behavior.critic_hidden_sizes=[8]", "--set", "loop.prefill=32",
+                "--set", "loop.batch_size=2", "--set", "loop.seq_len=8",
+                "--set", "loop.eval_episodes=2", "--set", "loop.eval_steps=20",
+                "--no-progress"]
 
 
 def test_plan_command_prints_a_summary_and_writes_json(tmp_path, capsys):
@@ -15,7 +35,7 @@ def test_plan_command_prints_a_summary_and_writes_json(tmp_path, capsys):
     assert "mean return" in text and "seed" in text
     result = json.loads(out.read_text())
     assert result["seeds"] == 2 and len(result["returns"]) == 2
-    assert result["lengths"] == [5, 5]
+    assert result["lengths"] == [5, 5] and result["num_nonfinite"] == [0, 0]
 
 
 @pytest.mark.parametrize("planner", ["mppi", "random"])
@@ -24,24 +44,103 @@ def test_other_planners_run(planner, capsys):
                  "--population", "8", "--iterations", "1", "--no-progress"]) == 0
 
 
+def test_plan_with_mcts(capsys):
+    assert main(["plan", "--env", "gymnax:CartPole-v1", "--planner", "mcts", "--seeds", "1",
+                 "--steps", "5", "--horizon", "5", "--simulations", "4", "--rollouts", "2",
+                 "--no-progress"]) == 0
+    assert "mean return 5.00" in capsys.readouterr().out
+
+
 def test_bad_input_is_a_clear_error(capsys):
     assert main(["plan", "--population", "0", "--steps", "2", "--no-progress"]) == 2
     assert "population" in capsys.readouterr().err
     assert main(["plan", "--env", "gymnax:Nope-v0", "--no-progress"]) == 2
-
-
-def test_pets_command_prints_a_table_and_writes_results(tmp_path, capsys):
-    code = main(["pets", "--env", "gymnax:Pendulum-v1", "--seeds", "2", "--episodes", "2",
-                 "--steps", "10", "--horizon", "3", "--population", "8", "--epochs", "2",
-                 "--out", str(tmp_path), "--no-progress"])
-    assert code == 0
-    text = capsys.readouterr().out
-    assert "episode" in text and "(random)" in text and "final mean return" in text
-    record = json.loads((tmp_path / "pets_Pendulum-v1.json").read_text())
-    for field in ("env", "algorithm", "config", "seeds", "env_steps", "eval_returns",
-                  "wall_time_s", "device"):
-        assert field in record
-    assert record["env_steps"] == [10, 20] and len(record["eval_returns"]) == 2
-    assert (tmp_path / "pets_Pendulum-v1.png").stat().st_size > 1000
+    assert main(["pets", "--set", "fit.epoch=3", "--no-progress"]) == 2
+    assert "unknown config key 'fit.epoch'" in capsys.readouterr().err
     assert main(["pets", "--seeds", "0", "--no-progress"]) == 2
     assert "seeds" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["pets", "--no-such-flag", "1"])
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments: --no-such-flag" in capsys.readouterr().err
+
+
+def test_help_shows_defaults_and_show_config_resolves_env_settings(capsys):
+    with pytest.raises(SystemExit):
+        main(["dreamer", "--help"])
+    text = capsys.readouterr().out
+    assert "(default: gymnax:CartPole-v1)" in text and "--checkpoint-dir" in text
+    assert main(["dreamer", "--show-config", "--set", "loop.num_envs=2"]) == 0
+    config = json.loads(capsys.readouterr().out)
+    assert config["behavior"]["discount"] == 0.997 and config["loop"]["num_envs"] == 2
+
+
+def test_pets_on_five_transitions_clamps_the_fit_batch(tmp_path, capsys):
+    # The default fit batch (32) is larger than the 5 transitions of one episode.
+    out = tmp_path / "p.json"
+    assert main(["pets", "--episodes", "2", "--steps", "5", "--horizon", "3", "--population",
+                 "8", "--epochs", "2", "--seeds", "1", "--out", str(out), "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "(random)" in text and "final mean return" in text
+    record = json.loads(out.read_text())
+    for field in ("env", "algorithm", "config", "seeds", "env_steps", "eval_returns",
+                  "wall_time_s", "device", "metrics", "agent_config"):
+        assert field in record
+    assert record["env_steps"] == [5, 10] and record["num_nonfinite"] == 0
+    assert (tmp_path / "p.png").stat().st_size > 1000
+
+
+@pytest.fixture(scope="module")
+def subprocess_env(tmp_path_factory):
+    # The three runs of each command share compiled programs through JAX's disk cache,
+    # compiled at a low optimisation level (the same for all three: the results agree).
+    cache = tmp_path_factory.mktemp("jax_cache")
+    flags = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
+    return {**os.environ, "JAX_COMPILATION_CACHE_DIR": str(cache),
+            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+            "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0", "XLA_FLAGS": flags}
+
+
+def _jwm(args, env, **kwargs):
+    return subprocess.Popen([sys.executable, "-m", "jwm.cli", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
+
+
+def _finish(process, timeout=600):
+    out, _ = process.communicate(timeout=timeout)
+    assert process.returncode == 0, out
+    return out
+
+
+def _results(path):
+    record = json.loads(path.read_text())
+    record.pop("wall_time_s")
+    return record
+
+
+@pytest.mark.parametrize("command", [TINY_PETS, TINY_DREAMER], ids=["pets", "dreamer"])
+def test_kill_9_after_the_first_checkpoint_then_the_same_command_resumes(
+        command, tmp_path, subprocess_env):
+    reference = tmp_path / "reference.json"
+    _finish(_jwm(command + ["--out", str(reference)], subprocess_env))
+
+    checkpoints, out = tmp_path / "checkpoints", tmp_path / "out.json"
+    resumable = command + ["--checkpoint-dir", str(checkpoints), "--checkpoint-every", "1",
+                           "--out", str(out)]
+    process = _jwm(resumable, subprocess_env)
+    deadline = time.monotonic() + 600
+    # orbax renames a step's folder to its number once the step is written whole.
+    while not (checkpoints / "1").is_dir():
+        assert process.poll() is None, process.communicate()[0]
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    assert not out.exists(), "the run finished before it was killed"
+
+    text = _finish(_jwm(resumable, subprocess_env))
+    assert "resumed from the checkpoint of iteration" in text
+    assert _results(out) == _results(reference)
+    lines = (checkpoints / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["iteration"] for line in lines] == list(
+        range(1, _results(reference)["iterations"] + 1))

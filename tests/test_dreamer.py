@@ -113,7 +113,8 @@ def test_rssm_and_dreamer_reject_bad_input():
     with pytest.raises(TypeError, match="observation_space"):
         rssm_model(Discrete(3), CARTPOLE.action_space)
     model = _tiny_model(CARTPOLE)
-    behavior = actor_critic(model.features, model.feature_dim, CARTPOLE.action_space, units=8)
+    behavior = actor_critic(model.features, model.feature_dim, CARTPOLE.action_space,
+                            actor_hidden_sizes=(8, 8), critic_hidden_sizes=(8, 8))
     with pytest.raises(ValueError, match="train_every"):
         dreamer(CARTPOLE, model, behavior, train_every=10, num_envs=4)
     with pytest.raises(ValueError, match="eval_every"):
@@ -131,7 +132,8 @@ def cartpole_run():
     model = rssm_model(CARTPOLE.observation_space, CARTPOLE.action_space, deter=64, hidden=32,
                        stoch=8, classes=4, units=32, blocks=4)
     behavior = actor_critic(model.features, model.feature_dim, CARTPOLE.action_space,
-                            units=32, horizon=10, actor_lr=1e-4, critic_lr=1e-4)
+                            actor_hidden_sizes=(32, 32), critic_hidden_sizes=(32, 32),
+                            horizon=10, actor_lr=1e-4, critic_lr=1e-4)
     agent = dreamer(CARTPOLE, model, behavior, total_steps=6_000, num_envs=4, prefill=500,
                     train_every=8, train_steps=1, batch_size=8, seq_len=32, model_lr=3e-4,
                     eval_every=1_000, eval_episodes=8, eval_steps=500)
@@ -140,8 +142,8 @@ def cartpole_run():
 
 
 def test_tiny_dreamer_improves_on_cartpole(cartpole_run):
-    _, _, result = cartpole_run
-    returns = np.asarray(result.metrics.eval_return)
+    _, _, (_, metrics) = cartpole_run
+    returns = np.asarray(metrics.eval_return)
     # A random policy lasts about 22 steps on CartPole; the first evaluation comes
     # after 1,000 learning steps.
     assert returns[-2:].mean() > 2.5 * 22, returns
@@ -149,8 +151,8 @@ def test_tiny_dreamer_improves_on_cartpole(cartpole_run):
 
 
 def test_dreamer_metrics_and_the_run_is_one_program(cartpole_run):
-    agent, _, result = cartpole_run
-    m = result.metrics
+    agent, _, (state, m) = cartpole_run
+    assert agent.iterations == 6 and int(state.iteration) == 6
     assert m.eval_return.shape == (6,) and m.model.loss.shape == (6,)
     steps = np.asarray(m.env_steps)
     # Env steps grow by at most eval_every per point (resets take loop steps too).
@@ -161,8 +163,8 @@ def test_dreamer_metrics_and_the_run_is_one_program(cartpole_run):
 
 def test_dreamer_program_size_does_not_grow_with_the_run_length():
     model = _tiny_model(CARTPOLE)
-    behavior = actor_critic(model.features, model.feature_dim, CARTPOLE.action_space, units=8,
-                            horizon=3)
+    behavior = actor_critic(model.features, model.feature_dim, CARTPOLE.action_space,
+                            actor_hidden_sizes=(8, 8), critic_hidden_sizes=(8, 8), horizon=3)
     sizes = []
     for total in (64, 256):
         agent = dreamer(CARTPOLE, model, behavior, total_steps=total, num_envs=2, prefill=32,

@@ -26,7 +26,8 @@ def _small_rssm(env, **kw):
 def test_imagine_matches_a_step_by_step_python_rollout():
     model = _small_rssm(PENDULUM)
     params = model.init(jax.random.key(0))
-    ac = actor_critic(model.features, model.feature_dim, PENDULUM.action_space, units=16)
+    ac = actor_critic(model.features, model.feature_dim, PENDULUM.action_space,
+                      actor_hidden_sizes=(16, 16), critic_hidden_sizes=(16, 16))
     actor = ac.init(jax.random.key(1)).actor
     policy = lambda latent, k: ac.act(actor, model.features(latent), k)
     obs = jax.random.normal(jax.random.key(2), (3, 3))
@@ -112,8 +113,8 @@ def pendulum_actor_critic():
         lambda path, x: 0.3 * jax.random.normal(jax.random.key(7), x.shape)
         if "reward_head" in jax.tree_util.keystr(path) and "kernel" in jax.tree_util.keystr(path)
         else x, params)
-    ac = actor_critic(model.features, model.feature_dim, PENDULUM.action_space, units=16,
-                      horizon=5)
+    ac = actor_critic(model.features, model.feature_dim, PENDULUM.action_space,
+                      actor_hidden_sizes=(16, 16), critic_hidden_sizes=(16, 16), horizon=5)
     state = ac.init(jax.random.key(1))
     obs = jax.random.normal(jax.random.key(2), (8, 3))
     starts = jax.vmap(model.encode, in_axes=(None, 0))(params, obs)
@@ -149,8 +150,8 @@ def test_actor_critic_update_is_finite_and_moves_the_parameters(pendulum_actor_c
     assert float(metrics.actor_grad_norm) > 0
     moved = jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()), new.actor, state.actor)
     assert max(jax.tree.leaves(moved)) > 0
-    # The slow critic trails the critic.
-    slow_gap = jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()), new.slow_critic, new.critic)
+    # The target critic trails the critic.
+    slow_gap = jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()), new.target_critic, new.critic)
     assert max(jax.tree.leaves(slow_gap)) > 0
 
 
@@ -160,7 +161,8 @@ def test_actions_stay_in_the_action_space(pendulum_actor_critic):
     actions = ac.act(state.actor, feat, jax.random.key(6))
     assert actions.shape == (256, 1)
     assert float(actions.min()) >= -2.0 and float(actions.max()) <= 2.0
-    discrete = actor_critic(model.features, model.feature_dim, Discrete(3), units=8)
+    discrete = actor_critic(model.features, model.feature_dim, Discrete(3),
+                            actor_hidden_sizes=(8, 8), critic_hidden_sizes=(8, 8))
     a = discrete.act(discrete.init(jax.random.key(0)).actor, feat, jax.random.key(1))
     assert a.dtype == jnp.int32 and set(np.unique(a)) <= {0, 1, 2}
     assert discrete.config["gradient"] == "reinforce"

@@ -30,8 +30,8 @@ def learning_run():
 
 
 def test_pets_improves_the_return_on_pendulum(learning_run):
-    _, result = learning_run
-    returns = np.asarray(result.metrics.episode_return)
+    _, (_, metrics) = learning_run
+    returns = np.asarray(metrics.eval_return)
     random_return, learned = returns[:, 0], returns[:, 1:]
     # Random actions score about -1000 to -1600; a swing-up that balances scores > -200.
     assert learned[:, -1].mean() > random_return.mean() + 400, returns
@@ -39,15 +39,19 @@ def test_pets_improves_the_return_on_pendulum(learning_run):
 
 
 def test_pets_metrics_and_buffer(learning_run):
-    agent, result = learning_run
-    m = result.metrics
-    assert m.episode_return.shape == (4, 4) and m.val_error.shape == (4, 4, 3)
+    agent, (state, m) = learning_run
+    assert m.eval_return.shape == (4, 4) and m.model_val_error.shape == (4, 4, 3)
+    np.testing.assert_array_equal(m.train_return, m.eval_return)
     np.testing.assert_array_equal(m.env_steps[0], [200, 400, 600, 800])
     np.testing.assert_array_equal(m.random[0], [True, False, False, False])
     assert np.isnan(m.predicted_return[:, 0]).all() and np.isfinite(m.predicted_return[:, 1:]).all()
-    assert np.isfinite(m.val_error).all() and np.isfinite(m.train_loss).all()
-    assert agent.capacity == 800
-    contents = jax.vmap(transition_buffer(800, (3,), (1,)).contents)(result.buffer_state)
+    assert np.isfinite(m.model_val_error).all() and np.isfinite(m.model_loss).all()
+    assert (np.asarray(m.num_nonfinite) == 0).all()
+    assert agent.config["capacity"] == 800 and agent.iterations == 4
+    np.testing.assert_array_equal(state.iteration, 4)
+    np.testing.assert_array_equal(state.env_steps, 800)
+    np.testing.assert_array_equal(state.updates, 4)
+    contents = jax.vmap(transition_buffer(800, (3,), (1,)).contents)(state.buffer)
     assert int(contents.valid.sum()) == 4 * 800
     # Stored transitions are the env's: next_obs is the following row's obs within an episode.
     np.testing.assert_allclose(contents.next_obs[0, :199], contents.obs[0, 1:200])
@@ -94,6 +98,10 @@ def test_bad_input_is_rejected():
         _agent(3, 20, random_episodes=0)
     with pytest.raises(ValueError, match="episodes"):
         _agent(0, 20)
+    with pytest.raises(ValueError, match="episodes must be an int >= 2"):
+        _agent(1, 20)
+    with pytest.raises(ValueError, match="no episode is planned"):
+        _agent(2, 20, random_episodes=2)
     with pytest.raises(ValueError, match="capacity"):
         _agent(3, 20, capacity=10)
     with pytest.raises(ValueError, match="fit_options"):

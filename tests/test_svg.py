@@ -7,7 +7,7 @@ import pytest
 
 import jwm
 from jwm.agents import svg as svg_agent
-from jwm.imagination import svg
+from jwm.imagination import value_gradient
 from jwm.models import ensemble_model, member_model, mlp_model
 from jwm.spaces import Box, Discrete
 
@@ -55,7 +55,7 @@ def test_actor_gradient_flows_through_the_dynamics():
     grads = {}
     for stop in (False, True):
         model = _linear_model(stop)
-        learner = svg(model, BOX2, BOX1, horizon=3, observe=lambda x: x, entropy_coef=0.0,
+        learner = value_gradient(model, BOX2, BOX1, horizon=3, observe=lambda x: x, entropy_coef=0.0,
                       actor_hidden_sizes=(16,), critic_hidden_sizes=(16,))
         grads[stop] = _actor_grad(learner, model.init(None), starts)
     assert np.isfinite(grads[False]).all() and np.abs(grads[False]).max() > 1e-6
@@ -66,7 +66,7 @@ def test_actor_gradient_flows_through_the_dynamics():
 
 def test_actor_gradient_depends_on_the_dynamics():
     model = _linear_model()
-    learner = svg(model, BOX2, BOX1, horizon=3, observe=lambda x: x, entropy_coef=0.0,
+    learner = value_gradient(model, BOX2, BOX1, horizon=3, observe=lambda x: x, entropy_coef=0.0,
                   actor_hidden_sizes=(16,), critic_hidden_sizes=(16,))
     starts = jax.random.normal(jax.random.key(2), (16, 2))
     a, b = model.init(None)
@@ -80,7 +80,7 @@ def test_gradients_through_learned_and_true_pendulum_models():
     ens = ensemble_model(PENDULUM.observation_space, PENDULUM.action_space, ensemble_size=3,
                          hidden_sizes=(16, 16), particles=3)
     view = member_model(ens)
-    learner = svg(view, PENDULUM.observation_space, PENDULUM.action_space, horizon=3,
+    learner = value_gradient(view, PENDULUM.observation_space, PENDULUM.action_space, horizon=3,
                   actor_hidden_sizes=(16,), critic_hidden_sizes=(16,))
     params = ens.init(jax.random.key(3))
     obs = jax.vmap(lambda k: PENDULUM.reset(k)[1])(jax.random.split(jax.random.key(4), 8))
@@ -92,7 +92,7 @@ def test_gradients_through_learned_and_true_pendulum_models():
     norms = {}
     for env in (PENDULUM, DIFF_PENDULUM):
         true = jwm.models.true_model(env)
-        learner = svg(true, env.observation_space, env.action_space, horizon=3,
+        learner = value_gradient(true, env.observation_space, env.action_space, horizon=3,
                       observe=env.observe, entropy_coef=0.0, actor_hidden_sizes=(16,),
                       critic_hidden_sizes=(16,))
         g = _actor_grad(learner, (), states)
@@ -139,7 +139,7 @@ def test_member_model_keeps_one_member_per_trajectory():
 @pytest.fixture(scope="module")
 def true_model_run():
     true = jwm.models.true_model(DIFF_PENDULUM)
-    learner = svg(true, DIFF_PENDULUM.observation_space, DIFF_PENDULUM.action_space,
+    learner = value_gradient(true, DIFF_PENDULUM.observation_space, DIFF_PENDULUM.action_space,
                   horizon=10, observe=DIFF_PENDULUM.observe)
     agent = svg_agent(DIFF_PENDULUM, true, learner, episodes=5, updates_per_episode=200,
                       batch_size=128, eval_episodes=4)
@@ -147,11 +147,10 @@ def true_model_run():
 
 
 def test_svg_with_the_true_model_improves_the_return(true_model_run):
-    agent, result = true_model_run
-    m = result.metrics
-    assert not agent.learned and m.eval_return.shape == (2, 5)
+    agent, (_, m) = true_model_run
+    assert not agent.config["learned"] and m.eval_return.shape == (2, 5)
     assert np.isnan(m.model_loss).all()
-    initial = float(m.episode_return[:, 0].mean())          # uniformly random actions
+    initial = float(m.train_return[:, 0].mean())          # uniformly random actions
     final = float(m.eval_return[:, -1].mean())
     # Random actions score about -1200; a swing-up that balances scores above -200.
     assert final > initial + 500, np.asarray(m.eval_return)
@@ -161,50 +160,49 @@ def test_svg_with_the_true_model_improves_the_return(true_model_run):
 def test_learned_model_run_compiles_once_with_metrics_of_the_right_shapes():
     model = ensemble_model(PENDULUM.observation_space, PENDULUM.action_space, ensemble_size=2,
                            hidden_sizes=(8,), particles=2)
-    learner = svg(member_model(model), PENDULUM.observation_space, PENDULUM.action_space,
+    learner = value_gradient(member_model(model), PENDULUM.observation_space, PENDULUM.action_space,
                   horizon=3, actor_hidden_sizes=(8,), critic_hidden_sizes=(8,))
     agent = svg_agent(PENDULUM, model, learner, episodes=3, steps_per_episode=20,
                       updates_per_episode=2, batch_size=8, eval_episodes=2,
                       fit_options=dict(epochs=2))
-    assert agent.learned and agent.capacity == 60
+    assert agent.config["learned"] and agent.config["capacity"] == 60
     run = jax.jit(agent.run)      # vmapped over seeds in the true-model test
-    result = run(jax.random.key(0))
+    state, m = run(jax.random.key(0))
     run(jax.random.key(1))
     assert run._cache_size() == 1
-    m = result.metrics
     for field in m._fields:
         assert getattr(m, field).shape == (3,), field
     np.testing.assert_array_equal(m.env_steps, [20, 40, 60])
     np.testing.assert_array_equal(m.random, [True, False, False])
     for field in ("eval_return", "actor_loss", "critic_loss", "model_loss", "model_val_error"):
         assert np.isfinite(getattr(m, field)).all(), field
-    assert int(result.learner_state.steps) == 6
+    assert int(state.learner.steps) == 6 and int(state.updates) == 6
 
 
 def test_bad_inputs_are_rejected():
     model = _linear_model()
     with pytest.raises(ValueError, match="horizon"):
-        svg(model, BOX2, BOX1, horizon=0, observe=lambda x: x)
+        value_gradient(model, BOX2, BOX1, horizon=0, observe=lambda x: x)
     with pytest.raises(TypeError, match="action_space"):
-        svg(model, BOX2, Discrete(3), observe=lambda x: x)
+        value_gradient(model, BOX2, Discrete(3), observe=lambda x: x)
     with pytest.raises(ValueError, match="action_space"):
-        svg(model, BOX2, Box(-np.inf, np.inf, (1,)), observe=lambda x: x)
+        value_gradient(model, BOX2, Box(-np.inf, np.inf, (1,)), observe=lambda x: x)
     for param, value in (("discount", 1.5), ("discount", 0.0), ("lambda_", -0.1),
                          ("actor_lr", 0.0), ("grad_clip", -1.0), ("target_tau", 0.0),
                          ("entropy_coef", -1.0), ("actor_hidden_sizes", (8, 0)),
                          ("activation", "gelu")):
         with pytest.raises(ValueError, match=param):
-            svg(model, BOX2, BOX1, observe=lambda x: x, **{param: value})
+            value_gradient(model, BOX2, BOX1, observe=lambda x: x, **{param: value})
     with pytest.raises(TypeError, match="observe"):
-        svg(model, BOX2, BOX1, observe=3)
+        value_gradient(model, BOX2, BOX1, observe=3)
     with pytest.raises(TypeError, match="WorldModel"):
-        svg(object(), BOX2, BOX1)
+        value_gradient(object(), BOX2, BOX1)
     with pytest.raises(TypeError, match="EnsembleModel"):
         member_model(model)
 
     ens = ensemble_model(PENDULUM.observation_space, PENDULUM.action_space, ensemble_size=1,
                          particles=1, hidden_sizes=(8,))
-    learner = svg(member_model(ens), PENDULUM.observation_space, PENDULUM.action_space)
+    learner = value_gradient(member_model(ens), PENDULUM.observation_space, PENDULUM.action_space)
     with pytest.raises(ValueError, match="random_episodes"):
         svg_agent(PENDULUM, ens, learner, random_episodes=0)
     with pytest.raises(ValueError, match="updates_per_episode"):
@@ -214,7 +212,7 @@ def test_bad_inputs_are_rejected():
     true = jwm.models.true_model(DIFF_PENDULUM)
     with pytest.raises(ValueError, match="observes_state"):
         svg_agent(DIFF_PENDULUM, true, learner)     # learner imagines in another model
-    true_learner = svg(true, PENDULUM.observation_space, PENDULUM.action_space,
+    true_learner = value_gradient(true, PENDULUM.observation_space, PENDULUM.action_space,
                        observe=DIFF_PENDULUM.observe)
     with pytest.raises(ValueError, match="fit_options"):
         svg_agent(DIFF_PENDULUM, true, true_learner, fit_options={"epochs": 3})
@@ -223,7 +221,7 @@ def test_bad_inputs_are_rejected():
 
 
 def test_actions_stay_in_the_box_even_for_nan_observations():
-    learner = svg(_linear_model(), BOX2, Box(-2.0, 3.0, (1,)))
+    learner = value_gradient(_linear_model(), BOX2, Box(-2.0, 3.0, (1,)))
     state = learner.init(jax.random.key(0))
     obs = jax.random.normal(jax.random.key(1), (64, 2)) * 100
     obs = obs.at[:3].set(jnp.nan)

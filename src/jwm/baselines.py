@@ -2,7 +2,7 @@
 
 * `run_ppo`: rejax's PPO on a gymnax env, every seed vmapped into one jitted program,
   the evaluation return recorded every ``eval_freq`` env steps; returns a results
-  record in the schema of DESIGN.md.
+  record in the schema of docs/design.md.
 * `steps_to_threshold`: the env steps at which a learning curve first reaches a return
   threshold (seed-mean curve, each seed, the median seed).
 """
@@ -141,7 +141,7 @@ def run_ppo(env: str, *, seeds: int, seed: int = 0, **overrides) -> dict:
 
     ``overrides`` replace entries of `ppo_config` (``total_timesteps=``, ``eval_freq=``,
     ``eval_episodes=``, ``learning_rate=``, ...). Returns a results record in the schema
-    of DESIGN.md: ``env``, ``algorithm``, ``config``, ``seeds``, ``env_steps [E]``,
+    of docs/design.md: ``env``, ``algorithm``, ``config``, ``seeds``, ``env_steps [E]``,
     ``eval_returns [seeds][E]`` (greedy policy; ``eval_returns_sampled`` beside it),
     ``wall_time_s`` (compile + run), ``compile_time_s``,
     ``device``.

@@ -1,30 +1,35 @@
 """The ``jwm`` command.
 
-``jwm pets --env gymnax:Pendulum-v1 --seeds 2`` trains PETS (CEM-MPC on a learned
-probabilistic ensemble) for several seeds as one jitted, vmapped program, with a
-progress bar over episodes; it prints a results table and writes the results JSON and
-a learning-curve PNG.
+``jwm pets|svg|dreamer`` trains an agent from its recipe (`jwm.recipes`) through
+`jwm.train`: seeds vmapped in one program, a progress bar, checkpoints in
+``--checkpoint-dir`` (re-running the same command resumes, also after ``kill -9``;
+Ctrl-C checkpoints and writes the results so far), a results JSON (``--out``) and a
+learning-curve PNG beside it.
 
-``jwm plan --env gymnax:Pendulum-v1 --planner cem --seeds 4`` runs true-model MPC for
-several seeds as one jitted, vmapped program, with a progress bar over env steps, and
-prints a per-seed summary.
+``jwm plan`` runs MPC with the simulator itself as the model, vmapped over seeds.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
 
 __all__ = ["main", "build_planner"]
 
-PLANNERS = ("cem", "mppi", "random")
+PLANNERS = ("cem", "mppi", "random", "mcts")
+DEFAULT_ENVS = {"pets": "gymnax:Pendulum-v1", "svg": "gymnax:Pendulum-v1",
+                "dreamer": "gymnax:CartPole-v1"}
+INTERRUPTED = 130  # the shell's code for a run stopped by SIGINT
 
 
 def build_planner(name: str, model, action_space, *, horizon: int, population: int,
-                  iterations: int, elite_frac: float, temperature: float):
-    """The planner called ``name`` with the CLI's hyperparameters."""
+                  iterations: int, elite_frac: float, temperature: float,
+                  simulations: int = 64, rule: str = "uct", rollouts: int = 8):
+    """The planner called ``name`` with the command's hyperparameters (MCTS evaluates
+    leaves by the best of ``rollouts`` random rollouts of ``horizon`` steps)."""
     from jwm import planners
 
     if name == "cem":
@@ -36,80 +41,203 @@ def build_planner(name: str, model, action_space, *, horizon: int, population: i
     if name == "random":
         return planners.random_shooting(model, action_space, horizon=horizon,
                                         population=population)
+    if name == "mcts":
+        return planners.mcts(model, action_space, num_simulations=simulations, rule=rule,
+                             rollout_depth=horizon, num_rollouts=rollouts,
+                             rollout_aggregate="max")
     raise ValueError(f"planner must be one of {PLANNERS}, got {name!r}")
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows each flag's default, except where there is none to show."""
+
+    def _get_help_string(self, action):
+        default = action.default
+        if default is None or default is False or default == [] or default is argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
+
+
+# Shortcut flags of each agent: (flag, config path, type, help). The default shown is
+# the recipe's base value; an environment's own settings may differ (see --show-config).
+SHORTCUTS = {
+    "pets": [("--episodes", "episodes", int, "episodes per run, the random warm-up included"),
+             ("--steps", "steps_per_episode", int, "env steps per episode (None: the env's limit)"),
+             ("--horizon", "planner.horizon", int, "CEM planning horizon"),
+             ("--population", "planner.population", int, "CEM population"),
+             ("--epochs", "fit.epochs", int, "training epochs per refit")],
+    "svg": [("--episodes", "episodes", int, "rounds per run, the random warm-up included"),
+            ("--steps", "steps_per_episode", int, "env steps per episode (None: the env's limit)"),
+            ("--updates", "updates_per_episode", int, "learner updates per round"),
+            ("--model", "model_kind", str, "ensemble | mlp | true (the simulator)"),
+            ("--horizon", "learner.horizon", int, "imagination horizon")],
+    "dreamer": [("--steps", "loop.total_steps", int, "env steps after the prefill"),
+                ("--eval-every", "loop.eval_every", int, "env steps per iteration"),
+                ("--horizon", "behavior.horizon", int, "imagination horizon")],
+}
+
+
+def _lookup(config: dict, path: str):
+    for part in path.split("."):
+        config = config[part]
+    return config
+
+
+def _nested(path: str, value) -> dict:
+    out: dict = {}
+    node = out
+    parts = path.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    return out
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jwm", description=__doc__.split("\n\n")[0])
+    from jwm.recipes import RECIPES
+
+    parser = argparse.ArgumentParser(prog="jwm", description=__doc__.split("\n\n")[0],
+                                     formatter_class=_Formatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    plan = sub.add_parser("plan", help="true-model MPC on an environment, vmapped over seeds")
-    plan.add_argument("--env", default="gymnax:Pendulum-v1",
-                      help="'gymnax:<id>' or 'brax:<name>' (default: %(default)s)")
+    plan = sub.add_parser("plan", help="true-model MPC on an environment, vmapped over seeds",
+                          formatter_class=_Formatter)
+    plan.add_argument("--env", default="gymnax:Pendulum-v1", help="'gymnax:<id>' or 'brax:<name>'")
     plan.add_argument("--planner", choices=PLANNERS, default="cem")
     plan.add_argument("--seeds", type=int, default=4, help="episodes run in parallel (vmap)")
     plan.add_argument("--seed", type=int, default=0, help="base PRNG seed")
-    plan.add_argument("--horizon", type=int, default=30)
-    plan.add_argument("--population", type=int, default=500)
-    plan.add_argument("--iterations", type=int, default=5)
-    plan.add_argument("--elite-frac", type=float, default=0.1, help="CEM only")
-    plan.add_argument("--temperature", type=float, default=1.0, help="MPPI only")
+    plan.add_argument("--horizon", type=int, default=30, help="plan length (MCTS: rollout depth)")
+    plan.add_argument("--population", type=int, default=500, help="CEM, MPPI, random")
+    plan.add_argument("--iterations", type=int, default=5, help="CEM, MPPI")
+    plan.add_argument("--elite-frac", type=float, default=0.1, help="CEM")
+    plan.add_argument("--temperature", type=float, default=1.0, help="MPPI")
+    plan.add_argument("--simulations", type=int, default=64, help="MCTS simulations per step")
+    plan.add_argument("--rule", choices=("uct", "puct", "gumbel"), default="uct", help="MCTS")
+    plan.add_argument("--rollouts", type=int, default=8,
+                      help="MCTS: random rollouts per leaf, the best one counts")
     plan.add_argument("--steps", type=int, default=None,
-                      help="env steps per episode (default: the env's time limit)")
+                      help="env steps per episode (None: the env's time limit)")
     plan.add_argument("--backend", default=None, help="brax pipeline, e.g. 'positional'")
     plan.add_argument("--json", default=None, metavar="PATH", help="also write results here")
     plan.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
-    learn = sub.add_parser("pets", help="train PETS on an environment, vmapped over seeds")
-    learn.add_argument("--env", default="gymnax:Pendulum-v1",
-                       help="a 'gymnax:<id>' env with vector observations (default: %(default)s)")
-    learn.add_argument("--seeds", type=int, default=2, help="runs in parallel (vmap)")
-    learn.add_argument("--seed", type=int, default=0, help="base PRNG seed")
-    learn.add_argument("--episodes", type=int, default=None,
-                       help="episodes per run, the random warm-up included (default: 10)")
-    learn.add_argument("--steps", type=int, default=None, help="env steps per episode")
-    learn.add_argument("--horizon", type=int, default=None, help="CEM planning horizon")
-    learn.add_argument("--population", type=int, default=None, help="CEM population")
-    learn.add_argument("--epochs", type=int, default=None, help="training epochs per refit")
-    learn.add_argument("--out", default="results", metavar="DIR",
-                       help="where pets_<env>.json and .png go (default: %(default)s)")
-    learn.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    for name, recipe in RECIPES.items():
+        learn = sub.add_parser(name, help=f"train {recipe.algorithm}",
+                               formatter_class=_Formatter,
+                               description=f"Train {recipe.algorithm} through jwm.train.")
+        learn.add_argument("--env", default=DEFAULT_ENVS[name], help="a 'gymnax:<id>' env")
+        learn.add_argument("--seeds", type=int, default=2, help="runs in parallel (vmap)")
+        learn.add_argument("--seed", type=int, default=0, help="base PRNG seed")
+        for flag, path, kind, text in SHORTCUTS[name]:
+            learn.add_argument(flag, type=kind, default=None, dest="shortcut:" + path,
+                               metavar=kind.__name__.upper(),
+                               help=f"{text}; --set {path}=VALUE (default: "
+                                    f"{_lookup(recipe.defaults, path)}, or the env's own)")
+        learn.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                           help="any recipe setting, e.g. --set fit.batch_size=64 (VALUE is "
+                                "JSON, or a string); unknown keys are errors")
+        learn.add_argument("--iterations", type=int, default=None,
+                           help="iterations to reach (None: the recipe's run length); larger "
+                                "than a finished run's continues it")
+        learn.add_argument("--checkpoint-dir", default=None, metavar="DIR",
+                           help="checkpoints and metrics.jsonl; the same command resumes")
+        learn.add_argument("--checkpoint-every", type=int, default=10, metavar="N",
+                           help="iterations between checkpoints")
+        learn.add_argument("--keep", type=int, default=3, help="checkpoints kept")
+        learn.add_argument("--out", default=None, metavar="FILE",
+                           help="results JSON (None: results/<agent>_<env>.json); a PNG "
+                                "goes beside it")
+        learn.add_argument("--tensorboard", default=None, metavar="DIR",
+                           help="also log every metric to TensorBoard (needs tensorboardX)")
+        learn.add_argument("--show-config", action="store_true",
+                           help="print the resolved settings as JSON and exit")
+        learn.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
 
 
-def _pets(args) -> dict:
+def _overrides(args) -> dict:
+    """``--set`` and shortcut flags as one nested dict of recipe overrides."""
+    overrides: dict = {}
+    for item in args.set:
+        if "=" not in item:
+            raise ValueError(f"--set takes KEY=VALUE, got {item!r}")
+        path, text = item.split("=", 1)
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        overrides = _deep_update(overrides, _nested(path.strip(), value))
+    for dest, value in vars(args).items():
+        if dest.startswith("shortcut:") and value is not None:
+            overrides = _deep_update(overrides, _nested(dest[len("shortcut:"):], value))
+    return overrides
+
+
+def _deep_update(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = (_deep_update(out[key], value)
+                    if isinstance(value, dict) and isinstance(out.get(key), dict) else value)
+    return out
+
+
+def _learn(args) -> int:
+    from jwm import runs, training
+    from jwm.recipes import RECIPES, run_recipe
+
+    recipe = RECIPES[args.command]
+    overrides = _overrides(args)
+    if args.show_config:
+        print(json.dumps(recipe.config(args.env, overrides), indent=2))
+        return 0
+    out = args.out or os.path.join("results", f"{recipe.name}_{args.env.split(':')[-1]}.json")
+    if not out.endswith(".json"):
+        raise ValueError(f"--out must name a .json file, got {out!r}")
+    log = training.tensorboard(args.tensorboard) if args.tensorboard else None
+    _, result, record = run_recipe(
+        recipe, args.env, seeds=args.seeds, seed=args.seed, overrides=overrides,
+        iterations=args.iterations, checkpoint_dir=args.checkpoint_dir,
+        checkpoint_every=args.checkpoint_every, keep=args.keep,
+        progress=not args.no_progress, log=log)
+    if record is None:
+        print("jwm: interrupted before the first iteration finished; nothing to write",
+              file=sys.stderr)
+        return INTERRUPTED
+    _print_table(recipe, record)
+    runs.write_json(out, record)
+    png = out[:-len(".json")] + ".png"
+    runs.plot_learning_curves(record, png)
+    print(f"wrote {out} and {png}")
+    if result.resumed_from is not None:
+        print(f"resumed from the checkpoint of iteration {result.resumed_from}")
+    if result.interrupted:
+        print(f"interrupted after iteration {result.iterations}: the results so far are "
+              f"written" + ("; run the same command to resume" if args.checkpoint_dir else ""),
+              file=sys.stderr)
+        return INTERRUPTED
+    return 0
+
+
+def _print_table(recipe, record: dict) -> None:
     import numpy as np
 
-    from jwm import runs
-
-    given = lambda **kw: {k: v for k, v in kw.items() if v is not None}
-    record = runs.run_pets(args.env, seeds=args.seeds, seed=args.seed, episodes=args.episodes,
-                           steps_per_episode=args.steps, show_progress=not args.no_progress,
-                           planner=given(horizon=args.horizon, population=args.population),
-                           fit=given(epochs=args.epochs))
-    returns = np.asarray(record["eval_returns"])
-    steps = record["env_steps"]
-    config = record["config"]
-    print(f"\nPETS on {args.env}: ensemble of {config['model']['ensemble_size']} "
-          f"x {config['model']['hidden_sizes']}, {config['model']['particles']} particles "
-          f"({config['model'].get('propagation', 'ts_inf')}), CEM horizon "
-          f"{config['planner']['horizon']} x population {config['planner']['population']}")
-    header = "".join(f"  seed {i:>2}" for i in range(args.seeds))
-    print(f"{'episode':>7} {'env steps':>9} {'mean':>9}{header}")
-    for k, (n, row) in enumerate(zip(steps, returns.T)):
-        tag = " (random)" if record["random_episode"][k] else ""
-        print(f"{k + 1:>7} {n:>9d} {row.mean():>9.1f}" + "".join(f"{r:>9.1f}" for r in row) + tag)
-    print(f"final mean return {returns[:, -1].mean():.1f}; wall time {record['wall_time_s']:.1f} s "
-          f"including compilation ({record['device']})")
-    name = "pets_" + args.env.split(":")[-1]
-    json_path = os.path.join(args.out, name + ".json")
-    png_path = os.path.join(args.out, name + ".png")
-    runs.write_json(json_path, record)
-    runs.plot_learning_curves(record, png_path)
-    print(f"wrote {json_path} and {png_path}")
-    return record
+    returns = np.asarray([[np.nan if r is None else r for r in row]
+                          for row in record["eval_returns"]], np.float64)
+    random = record["metrics"].get("random")
+    print(f"\n{recipe.algorithm} on {record['env']}: evaluation return per iteration")
+    header = "".join(f"  seed {i:>2}" for i in range(record["seeds"]))
+    print(f"{'iter':>5} {'env steps':>9} {'mean':>9}{header}")
+    for k, (steps, row) in enumerate(zip(record["env_steps"], returns.T)):
+        tag = " (random)" if random is not None and random[0][k] else ""
+        print(f"{k + 1:>5} {steps:>9d} {np.nanmean(row):>9.1f}"
+              + "".join(f"{r:>9.1f}" for r in row) + tag)
+    line = (f"final mean return {np.nanmean(returns[:, -1]):.1f}; wall time "
+            f"{record['wall_time_s']:.1f} s including compilation ({record['device']})")
+    if record["num_nonfinite"]:
+        line += f"; WARNING: {record['num_nonfinite']} non-finite planned returns discarded"
+    print(line)
 
 
-def _plan(args) -> dict:
+def _plan(args) -> int:
     import jax
     import numpy as np
     from tqdm.auto import tqdm
@@ -123,7 +251,9 @@ def _plan(args) -> dict:
     model = models.true_model(env)
     planner = build_planner(args.planner, model, env.action_space, horizon=args.horizon,
                             population=args.population, iterations=args.iterations,
-                            elite_frac=args.elite_frac, temperature=args.temperature)
+                            elite_frac=args.elite_frac, temperature=args.temperature,
+                            simulations=args.simulations, rule=args.rule,
+                            rollouts=args.rollouts)
     num_steps = args.steps or env.max_episode_steps
     if not num_steps:
         raise ValueError(f"--steps is needed: {args.env} has no time limit")
@@ -150,9 +280,7 @@ def _plan(args) -> dict:
     returns = np.asarray(result.total_return, dtype=np.float64)
     lengths = np.asarray(result.length)
     nonfinite = np.asarray(result.num_nonfinite.sum(axis=1))
-    print(f"\n{args.planner} MPC on {args.env} with the true model "
-          f"(horizon {args.horizon}, population {args.population}, "
-          f"iterations {args.iterations})")
+    print(f"\n{args.planner} MPC on {args.env} with the true model (horizon {args.horizon})")
     print(f"{'seed':>4}  {'return':>10}  {'length':>6}  {'non-finite':>10}")
     for i, (r, n, bad) in enumerate(zip(returns, lengths, nonfinite)):
         print(f"{i:>4}  {r:>10.2f}  {n:>6d}  {bad:>10d}")
@@ -162,24 +290,23 @@ def _plan(args) -> dict:
         "env": args.env, "algorithm": f"{args.planner}-mpc-true-model",
         "config": {k: v for k, v in vars(args).items() if k not in ("json", "command")},
         "seeds": args.seeds, "returns": returns.tolist(), "lengths": lengths.tolist(),
-        "mean_return": float(returns.mean()), "wall_time_s": wall,
-        "device": str(jax.devices()[0]),
+        "num_nonfinite": nonfinite.tolist(), "mean_return": float(returns.mean()),
+        "wall_time_s": wall, "device": str(jax.devices()[0]),
     }
     if args.json:
         from jwm.runs import write_json
 
         write_json(args.json, summary)
-    return summary
+    return 0
 
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
-        (_pets if args.command == "pets" else _plan)(args)
-    except ValueError as e:
+        return (_plan if args.command == "plan" else _learn)(args)
+    except (ValueError, TypeError) as e:
         print(f"jwm: error: {e}", file=sys.stderr)
         return 2
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,12 +1,18 @@
-"""Agent loops: act-plan-learn, each a pure function that jit-compiles whole."""
+"""Agent loops: act-plan-learn. Every learning loop is an `Agent` (init / step / run,
+see `jwm.agents.contract`); `Policy` and `run_episode`/`evaluate` are the one episode
+loop they act and evaluate with."""
 
 from jwm.agents.buffer import TransitionBuffer, episode_transitions, transition_buffer
-from jwm.agents.dreamer import Dreamer, DreamerMetrics, DreamerResult, dreamer
-from jwm.agents.mpc import Episode, mpc_episode
-from jwm.agents.pets import PETS, PETSMetrics, PETSResult, pets, random_planner
-from jwm.agents.svg import SVGAgent, SVGMetrics, SVGResult, svg
+from jwm.agents.contract import Agent, AgentState
+from jwm.agents.dreamer import DreamerMetrics, dreamer
+from jwm.agents.episode import Episode, evaluate, run_episode
+from jwm.agents.mpc import mpc_episode
+from jwm.agents.pets import PETSMetrics, pets, random_planner
+from jwm.agents.policy import Policy, planner_policy, stateless_policy
+from jwm.agents.svg import SVGMetrics, svg
 
-__all__ = ["Dreamer", "DreamerMetrics", "DreamerResult", "Episode", "PETS", "PETSMetrics",
-           "PETSResult", "SVGAgent", "SVGMetrics", "SVGResult", "TransitionBuffer", "dreamer",
-           "episode_transitions", "mpc_episode", "pets", "random_planner", "svg",
+__all__ = ["Agent", "AgentState", "DreamerMetrics", "Episode", "PETSMetrics", "Policy",
+           "SVGMetrics", "TransitionBuffer",
+           "dreamer", "episode_transitions", "evaluate", "mpc_episode", "pets",
+           "planner_policy", "random_planner", "run_episode", "stateless_policy", "svg",
            "transition_buffer"]

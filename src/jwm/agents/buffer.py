@@ -13,7 +13,7 @@ import flashbax
 import jax
 import jax.numpy as jnp
 
-from jwm.agents.mpc import Episode
+from jwm.agents.episode import Episode
 from jwm.models.fit import Transitions
 
 __all__ = ["TransitionBuffer", "transition_buffer", "episode_transitions"]

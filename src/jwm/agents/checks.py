@@ -7,7 +7,7 @@ import inspect
 
 from jwm.models.fit import fit
 
-__all__ = ["check_spaces", "fit_options_checked", "buffer_capacity"]
+__all__ = ["check_spaces", "fit_options_checked", "buffer_capacity", "part_config"]
 
 
 def check_spaces(name, env, model):
@@ -46,3 +46,10 @@ def buffer_capacity(name, capacity, episodes, steps_per_episode) -> int:
         raise ValueError(f"{name}: capacity must be an int >= steps_per_episode "
                          f"({steps_per_episode}), got {capacity!r}")
     return capacity
+
+
+def part_config(part):
+    """A part's own ``config`` dict (models and learners that record one), else None;
+    it goes into the agent's config, which identifies a run's checkpoints."""
+    config = getattr(part, "config", None)
+    return dict(config) if isinstance(config, dict) else None

@@ -1,12 +1,13 @@
 """Dreamer (Hafner et al., 2020; 2023): learn a world model from replayed sequences and
 an actor-critic inside it, act with the actor.
 
-The whole run is one pure function of a key, jitted once and vmapped over keys for
-seeds. ``num_envs`` environments step in parallel (vmapped); every ``train_every``
-env steps the new rows go into a flashbax trajectory buffer and ``train_steps``
-updates follow, each one world-model step on a ``[batch_size, seq_len]`` batch and one
-actor-critic step imagined from every posterior state of that batch. After every
-``eval_every`` env steps the actor is evaluated on fresh episodes.
+An `Agent`: ``init`` builds the parameters and fills the buffer with ``prefill``
+random steps; each iteration (``step``) takes ``eval_every`` env steps and ends with an
+evaluation of the actor on fresh episodes. ``num_envs`` environments step in parallel
+(vmapped); every ``train_every`` env steps the new rows go into a flashbax trajectory
+buffer and ``train_steps`` updates follow, each one world-model step on a
+``[batch_size, seq_len]`` batch and one actor-critic step imagined from every
+posterior state of that batch.
 
 Rows are stored as DreamerV3 stores them: row ``t`` is an observation with the action
 and reward that led to it, and flags ``is_first``/``is_terminal``/``is_last``. An
@@ -16,18 +17,23 @@ observation of the next episode; it is not counted as an env step.
 
 from __future__ import annotations
 
-import dataclasses
 import numbers
-from typing import Any, Callable, NamedTuple
+from typing import NamedTuple
 
 import flashbax
 import jax
 import jax.numpy as jnp
 import optax
 
+from jwm.agents.checks import part_config
+from jwm.agents.contract import Agent, AgentState
+from jwm.agents.episode import evaluate
+from jwm.agents.policy import Policy
+from jwm.keys import as_typed_key
+from jwm.records import record_repr
 from jwm.models.rssm_train import Sequences, WorldModelMetrics, world_model_loss
 
-__all__ = ["Dreamer", "DreamerMetrics", "DreamerResult", "dreamer"]
+__all__ = ["DreamerMetrics", "dreamer"]
 
 
 class _Row(NamedTuple):
@@ -40,7 +46,7 @@ class _Row(NamedTuple):
 
 
 class DreamerMetrics(NamedTuple):
-    """Per evaluation point, ``[N]`` entries each (``N = total_steps // eval_every``).
+    """What one Dreamer iteration (``eval_every`` env steps) measured.
 
     Attributes:
       env_steps: int32 env steps taken (summed over the parallel envs) before the
@@ -62,41 +68,23 @@ class DreamerMetrics(NamedTuple):
     entropy: jax.Array
     imagined_return: jax.Array
 
-
-class DreamerResult(NamedTuple):
-    """The learned parameters and the metrics of a run."""
-
-    model_params: Any
-    behavior: Any
-    metrics: DreamerMetrics
-
-
-@dataclasses.dataclass(frozen=True)
-class Dreamer:
-    """A Dreamer run as a pure function.
-
-    Attributes:
-      run: ``run(key) -> DreamerResult``; jit it, vmap it over keys for seeds.
-      config: the loop's configuration (a dict).
-    """
-
-    run: Callable[[jax.Array], DreamerResult]
-    config: dict
+    __repr__ = record_repr
 
 
 def dreamer(env, model, behavior, *, total_steps: int = 100_000, num_envs: int = 4,
             prefill: int = 1_000, train_every: int = 16, train_steps: int = 1,
             batch_size: int = 16, seq_len: int = 64, capacity: int | None = None,
             model_lr: float = 1e-4, model_grad_clip: float = 1000.0,
-            eval_every: int = 4_000, eval_episodes: int = 8, eval_steps: int | None = None,
-            progress: Callable[[Any, Any, Any], None] | None = None) -> Dreamer:
-    """Builds a Dreamer run.
+            eval_every: int = 4_000, eval_episodes: int = 8,
+            eval_steps: int | None = None) -> Agent:
+    """Builds the Dreamer `Agent`.
 
     Args:
       env: an `Env` (vector or image observations; Discrete or bounded Box actions).
       model: an `RSSMModel` for ``env``'s spaces (e.g. `jwm.models.rssm_model`).
       behavior: an `ActorCritic` over ``model.features`` (`jwm.imagination.actor_critic`).
-      total_steps: env steps of the run, summed over the parallel envs.
+      total_steps: env steps of a full run after the prefill, summed over the parallel
+        envs; ``agent.iterations = total_steps // eval_every``.
       num_envs: environments stepped in parallel.
       prefill: env steps of uniformly random actions before training starts.
       train_every: env steps (summed over envs) between training phases; a multiple
@@ -109,8 +97,11 @@ def dreamer(env, model, behavior, *, total_steps: int = 100_000, num_envs: int =
       eval_every: env steps between evaluations; a multiple of ``train_every``.
       eval_episodes: episodes per evaluation, run in parallel.
       eval_steps: steps of an evaluation episode (default the env's time limit).
-      progress: optional host callback ``progress(point, env_steps, eval_return)``
-        after each evaluation (once per seed under vmap).
+
+    Returns:
+      an `Agent` (``name="dreamer"``) whose ``step`` returns `DreamerMetrics`; its
+      policy filters observations with the model and acts with the actor's mode
+      (params: ``(model_params, actor_params)``).
     """
     name = "dreamer"
     if tuple(env.observation_space.shape) != tuple(model.obs_shape):
@@ -221,27 +212,20 @@ def dreamer(env, model, behavior, *, total_steps: int = 100_000, num_envs: int =
                                                start_weights=weights)
         return (model_params, model_opt, ac_state), (wm_metrics, ac_metrics)
 
-    def evaluate(model_params, actor_params, key):
-        def episode(key):
-            k_reset, k_obs, k_run = jax.random.split(key, 3)
-            env_state, obs = env.reset(k_reset)
-            latent = observe_first(model_params, obs, k_obs)
+    def policy_init(params, key):
+        # Filtering the first observation from the initial state with a zero action
+        # is how training rows start an episode too (`first_row`).
+        return model.initial(), jnp.zeros(action_shape, action_dtype)
 
-            def body(carry, key):
-                env_state, latent, done, total = carry
-                k_act, k_env, k_obs = jax.random.split(key, 3)
-                action = behavior.act(actor_params, model.features(latent), k_act,
-                                      deterministic=True)
-                t = env.transition(k_env, env_state, action)
-                latent = model.observe(model_params, latent, action, t.obs, k_obs)
-                total = total + jnp.where(done, 0.0, t.reward)
-                return (t.state, latent, done | t.done, total), None
+    def policy_act(params, carry, obs, key):
+        model_params, actor_params = params
+        latent, prev_action = carry
+        k_obs, k_act = jax.random.split(key)
+        latent = model.observe(model_params, latent, prev_action, obs, k_obs)
+        action = behavior.act(actor_params, model.features(latent), k_act, deterministic=True)
+        return action, (latent, action.astype(action_dtype)), ()
 
-            init = (env_state, latent, jnp.zeros((), bool), jnp.zeros((), jnp.float32))
-            (_, _, _, total), _ = jax.lax.scan(body, init, jax.random.split(k_run, eval_steps))
-            return total
-
-        return jax.vmap(episode)(jax.random.split(key, eval_episodes)).mean()
+    policy = Policy(init=policy_init, act=policy_act)
 
     def phase(carry, key, random=False):
         learner, buffer_state, env_carry, steps = carry
@@ -258,8 +242,9 @@ def dreamer(env, model, behavior, *, total_steps: int = 100_000, num_envs: int =
         return (learner, buffer_state, env_carry, steps + stepped), (last, finished_sum,
                                                                      finished_count)
 
-    def run(key) -> DreamerResult:
-        k_model, k_ac, k_env, k_prefill, k_learn, k_obs = jax.random.split(key, 6)
+    def init(key) -> AgentState:
+        key, k_model, k_ac, k_env, k_prefill, k_obs = jax.random.split(
+            as_typed_key(key, where=f"{name}.init"), 6)
         model_params = model.init(k_model)
         learner = (model_params, model_tx.init(model_params), behavior.init(k_ac))
         env_states, obs = jax.vmap(env.reset)(jax.random.split(k_env, num_envs))
@@ -267,49 +252,54 @@ def dreamer(env, model, behavior, *, total_steps: int = 100_000, num_envs: int =
             obs, jax.random.split(k_obs, num_envs))
         rows = jax.vmap(first_row)(obs)
         env_carry = (env_states, rows, latents, jnp.zeros((num_envs,), jnp.float32))
-        example = jax.tree.map(lambda x: x[0], rows)
-        buffer_state = buffer.init(example)
-        carry = (learner, buffer_state, env_carry, jnp.zeros((), jnp.int32))
+        buffer_state = buffer.init(jax.tree.map(lambda x: x[0], rows))
+        steps = jnp.zeros((), jnp.int32)
         # Prefill: random actions, collected in train_every chunks; the buffer must hold
         # seq_len rows per env before the first update samples from it.
         if prefill_chunks:
             def prefill_phase(carry, key):
-                learner, buffer_state, env_carry, steps = carry
-                env_carry, rows, stepped, _ = collect(env_carry, key, learner[0],
+                buffer_state, env_carry, steps = carry
+                env_carry, rows, stepped, _ = collect(env_carry, key, model_params,
                                                       learner[2].actor, True)
-                return (learner, buffer.add(buffer_state, rows), env_carry,
-                        steps + stepped), None
-            carry, _ = jax.lax.scan(prefill_phase, carry,
-                                    jax.random.split(k_prefill, prefill_chunks))
+                return (buffer.add(buffer_state, rows), env_carry, steps + stepped), None
+            (buffer_state, env_carry, steps), _ = jax.lax.scan(
+                prefill_phase, (buffer_state, env_carry, steps),
+                jax.random.split(k_prefill, prefill_chunks))
+        return AgentState(key=key, iteration=jnp.zeros((), jnp.int32), env_steps=steps,
+                          updates=jnp.zeros((), jnp.int32), model_params=model_params,
+                          model_opt=learner[1], learner=learner[2], buffer=buffer_state,
+                          env=env_carry)
 
-        def point(carry, xs):
-            index, key = xs
-            k_phases, k_eval = jax.random.split(key)
-            carry, (last, f_sum, f_count) = jax.lax.scan(phase, carry,
-                                                         jax.random.split(k_phases, phases))
-            learner, _, _, steps = carry
-            eval_return = evaluate(learner[0], learner[2].actor, k_eval)
-            if progress is not None:
-                jax.debug.callback(progress, index, steps, eval_return)
-            wm_metrics, ac_metrics = jax.tree.map(lambda x: x[-1], last)
-            count = f_count.sum()
-            metrics = DreamerMetrics(
-                env_steps=steps, eval_return=eval_return,
-                train_return=jnp.where(count > 0, f_sum.sum() / jnp.maximum(count, 1), jnp.nan),
-                model=wm_metrics, actor_loss=ac_metrics.actor_loss,
-                critic_loss=ac_metrics.critic_loss, entropy=ac_metrics.entropy,
-                imagined_return=ac_metrics.imagined_return)
-            return carry, metrics
+    def step(state: AgentState):
+        key, k_phases, k_eval = jax.random.split(state.key, 3)
+        carry = ((state.model_params, state.model_opt, state.learner), state.buffer,
+                 state.env, state.env_steps)
+        carry, (last, f_sum, f_count) = jax.lax.scan(phase, carry,
+                                                     jax.random.split(k_phases, phases))
+        (model_params, model_opt, ac_state), buffer_state, env_carry, steps = carry
+        eval_return = evaluate(env, policy, (model_params, ac_state.actor), k_eval,
+                               episodes=eval_episodes, num_steps=eval_steps).mean()
+        wm_metrics, ac_metrics = jax.tree.map(lambda x: x[-1], last)
+        count = f_count.sum()
+        metrics = DreamerMetrics(
+            env_steps=steps, eval_return=eval_return,
+            train_return=jnp.where(count > 0, f_sum.sum() / jnp.maximum(count, 1), jnp.nan),
+            model=wm_metrics, actor_loss=ac_metrics.actor_loss,
+            critic_loss=ac_metrics.critic_loss, entropy=ac_metrics.entropy,
+            imagined_return=ac_metrics.imagined_return)
+        state = AgentState(key=key, iteration=state.iteration + 1, env_steps=steps,
+                           updates=state.updates + phases * train_steps,
+                           model_params=model_params, model_opt=model_opt, learner=ac_state,
+                           buffer=buffer_state, env=env_carry)
+        return state, metrics
 
-        carry, metrics = jax.lax.scan(point, carry,
-                                      (jnp.arange(points), jax.random.split(k_learn, points)))
-        learner = carry[0]
-        return DreamerResult(model_params=learner[0], behavior=learner[2], metrics=metrics)
-
-    config = dict(total_steps=total_steps, num_envs=num_envs, prefill=prefill,
+    config = dict(env=env.name, total_steps=total_steps, num_envs=num_envs, prefill=prefill,
                   train_every=train_every, train_steps=train_steps, batch_size=batch_size,
                   seq_len=seq_len, capacity=capacity, model_lr=model_lr,
                   model_grad_clip=model_grad_clip, eval_every=eval_every,
                   eval_episodes=eval_episodes, eval_steps=eval_steps,
-                  replay_ratio=train_steps * batch_size * seq_len / train_every)
-    return Dreamer(run=run, config=config)
+                  replay_ratio=train_steps * batch_size * seq_len / train_every,
+                  model=part_config(model), behavior=part_config(behavior))
+    return Agent(name=name, init=init, step=step, iterations=points, policy=policy,
+                 policy_params=lambda state: (state.model_params, state.learner.actor),
+                 config=config)

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jwm.envs.base import Env, Transition
+from jwm.keys import with_typed_key
 from jwm.spaces import Box
 
 __all__ = ["BraxState", "from_brax"]
@@ -26,7 +27,9 @@ def from_brax(env, *, max_episode_steps: int = 1000, name: str | None = None) ->
 
     brax's ``step`` is deterministic and takes no key; the key is accepted and unused.
     Actions are ``[action_size]`` in ``[-1, 1]``; ``terminated`` is brax's ``done``,
-    ``truncated`` is set after ``max_episode_steps`` steps.
+    ``truncated`` is set after ``max_episode_steps`` steps. ``reset``, ``transition`` and
+    ``step`` take typed or legacy PRNG keys (a legacy one is converted, so brax sees
+    the same typed key either way).
     """
     if isinstance(max_episode_steps, bool) or not isinstance(max_episode_steps, int) or max_episode_steps <= 0:
         raise ValueError(f"from_brax: max_episode_steps must be a positive int, got {max_episode_steps!r}")
@@ -47,11 +50,12 @@ def from_brax(env, *, max_episode_steps: int = 1000, name: str | None = None) ->
             truncated=time >= max_episode_steps,
         )
 
+    name = name or f"brax:{type(env).__name__}"
     return Env(
-        reset=reset,
-        transition=transition,
+        reset=with_typed_key(reset, 0, where=f"{name} reset"),
+        transition=with_typed_key(transition, 0, where=f"{name} transition"),
         observation_space=Box(-np.inf, np.inf, (env.observation_size,)),
         action_space=Box(-1.0, 1.0, (env.action_size,)),
         max_episode_steps=max_episode_steps,
-        name=name or f"brax:{type(env).__name__}",
+        name=name,
     )

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jwm.envs.base import Env, Transition
+from jwm.keys import with_typed_key
 from jwm.spaces import Box, Discrete
 
 __all__ = ["from_gymnax", "gymnax_space"]
@@ -36,6 +37,7 @@ def from_gymnax(env, env_params=None, *, name: str | None = None,
 
     ``transition(key, ...)`` splits ``key`` exactly as gymnax's own ``step`` does, so on
     steps that do not end the episode it returns what ``env.step(key, ...)`` returns.
+    ``reset``, ``transition`` and ``step`` take typed or legacy PRNG keys.
     """
     params = env.default_params if env_params is None else env_params
     if transition_gradients:
@@ -63,12 +65,13 @@ def from_gymnax(env, env_params=None, *, name: str | None = None,
         )
 
     max_steps = getattr(params, "max_steps_in_episode", None)
+    name = name or f"gymnax:{env.name}"
     return Env(
-        reset=reset,
-        transition=transition,
+        reset=with_typed_key(reset, 0, where=f"{name} reset"),
+        transition=with_typed_key(transition, 0, where=f"{name} transition"),
         observation_space=observation_space,
         action_space=action_space,
         max_episode_steps=None if max_steps is None else int(max_steps),
-        name=name or f"gymnax:{env.name}",
+        name=name,
         observe=lambda state: env.get_obs(state, params),
     )

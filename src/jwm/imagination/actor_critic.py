@@ -5,21 +5,24 @@ From a batch of start latents, the actor is rolled out inside the world model fo
 mix the imagined rewards with the critic's values. Then
 
 - the **critic** (two-hot over symlog bins) regresses the lambda-returns and is pulled
-  towards a slow EMA copy of itself, which steadies its own targets;
-- the **actor** maximises the returns, scaled by ``max(1, S)`` where ``S`` is an EMA of
-  the 5th-95th percentile range of the returns (so sparse and dense rewards get the
-  same entropy trade-off), plus an entropy bonus. Continuous actions take the
-  analytic gradient through the model's dynamics (reparameterised tanh-Gaussian);
-  discrete ones use REINFORCE with the critic as baseline.
+  towards a slow EMA copy of itself (``target_critic``, step ``target_tau``), which
+  steadies its own targets;
+- the **actor** maximises the returns, scaled by ``max(1, S)`` where ``S`` is an EMA
+  (step ``scale_rate``) of the 5th-95th percentile range of the returns (so sparse
+  and dense rewards get the same entropy trade-off), plus an entropy bonus.
+  Continuous actions take the analytic gradient through the model's dynamics
+  (reparameterised tanh-Gaussian); discrete ones use REINFORCE with the critic as
+  baseline.
 
 Every imagined step is weighted by the model's cumulative discount, so nothing after
-an imagined termination is learned from.
+an imagined termination is learned from. The state, the tanh-Gaussian head, the return
+scale, the target critic's EMA and the knob checks are `jwm.imagination.core`'s,
+shared with `jwm.imagination.value_gradient`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import numbers
 from typing import Any, Callable, NamedTuple
 
 import distrax
@@ -28,6 +31,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jwm.keys import with_typed_key
+from jwm.imagination.core import (ActorCriticState, apply_gradients, check_knobs,
+                                  check_int, clipped_adam, init_state, reach_weights,
+                                  return_divisor, return_spread_ema, tanh_gaussian)
 from jwm.imagination.returns import lambda_returns
 from jwm.imagination.rollout import imagine
 from jwm.models.layers import NormMLP
@@ -37,24 +44,6 @@ __all__ = ["ActorCritic", "ActorCriticState", "ActorCriticMetrics", "actor_criti
            "GRADIENTS"]
 
 GRADIENTS = ("auto", "dynamics", "reinforce")
-
-
-class ActorCriticState(NamedTuple):
-    """Everything the actor-critic learns.
-
-    Attributes:
-      actor, critic, slow_critic: flax variables; ``slow_critic`` is the EMA of
-        ``critic``.
-      actor_opt, critic_opt: optax states.
-      return_scale: scalar EMA of the 95th minus 5th percentile of the returns.
-    """
-
-    actor: Any
-    critic: Any
-    slow_critic: Any
-    actor_opt: Any
-    critic_opt: Any
-    return_scale: jax.Array
 
 
 class ActorCriticMetrics(NamedTuple):
@@ -96,12 +85,15 @@ class ActorCritic:
 
 def actor_critic(features: Callable[[Any], jax.Array], feature_dim: int, action_space, *,
                  horizon: int = 15, discount: float = 0.99, lambda_: float = 0.95,
-                 units: int = 64, layers: int = 2, entropy: float = 3e-4,
-                 actor_lr: float = 1e-4, critic_lr: float = 1e-4, grad_clip: float = 100.0,
-                 slow_decay: float = 0.98, return_decay: float = 0.99,
+                 actor_hidden_sizes=(64, 64), critic_hidden_sizes=(64, 64),
+                 entropy_coef: float = 3e-4, actor_lr: float = 1e-4, critic_lr: float = 1e-4,
+                 grad_clip: float = 100.0, target_tau: float = 0.02, scale_rate: float = 0.01,
                  gradient: str = "auto", num_bins: int = 255,
                  min_std: float = 0.1) -> ActorCritic:
     """Builds Dreamer's actor-critic over a model's latent features.
+
+    The knobs shared with `value_gradient` are checked by
+    `jwm.imagination.core.check_knobs`.
 
     Args:
       features: ``features(latent) -> [..., F]``, e.g. ``RSSMModel.features``.
@@ -110,33 +102,26 @@ def actor_critic(features: Callable[[Any], jax.Array], feature_dim: int, action_
       horizon: imagined steps per update.
       discount: per-step discount, multiplied with the model's continue probability.
       lambda_: lambda of the returns.
-      units, layers: width and depth of the actor and critic MLPs.
-      entropy: weight of the entropy bonus.
+      actor_hidden_sizes, critic_hidden_sizes: hidden widths of the actor's and the
+        critic's MLPs (Dense, LayerNorm, SiLU per layer).
+      entropy_coef: weight of the entropy bonus.
       actor_lr, critic_lr: Adam learning rates; grad_clip: global-norm clip.
-      slow_decay: EMA decay of the slow critic; return_decay: EMA decay of the return
-        scale.
+      target_tau: EMA step size per update of the slow critic that regularises the
+        critic; scale_rate: EMA step size of the return spread.
       gradient: ``"dynamics"`` (backpropagate through the model), ``"reinforce"``, or
         ``"auto"`` (dynamics for a Box, reinforce for Discrete).
       num_bins: two-hot bins of the critic.
-      min_std: floor of the Gaussian policy's standard deviation (before tanh).
+      min_std: floor of the Gaussian policy's standard deviation (before tanh); the
+        std is ``(1 - min_std) sigmoid(raw + 2) + min_std``.
     """
+    config = dict(locals())             # first, while only the arguments are bound
+    for arg in ("features", "feature_dim", "action_space"):
+        del config[arg]                 # the rest are the knobs
     name = "actor_critic"
-    for param, value in (("feature_dim", feature_dim), ("horizon", horizon),
-                         ("units", units), ("layers", layers), ("num_bins", num_bins)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"{name}: {param} must be a positive int, got {value!r}")
-    for param, value, low, high in (("discount", discount, 0.0, 1.0),
-                                    ("lambda_", lambda_, 0.0, 1.0),
-                                    ("slow_decay", slow_decay, 0.0, 1.0),
-                                    ("return_decay", return_decay, 0.0, 1.0)):
-        if not low <= float(value) <= high:
-            raise ValueError(f"{name}: {param} must be in [{low}, {high}], got {value!r}")
-    for param, value in (("actor_lr", actor_lr), ("critic_lr", critic_lr),
-                         ("grad_clip", grad_clip), ("min_std", min_std)):
-        if not float(value) > 0:
-            raise ValueError(f"{name}: {param} must be > 0, got {value!r}")
-    if float(entropy) < 0:
-        raise ValueError(f"{name}: entropy must be >= 0, got {entropy!r}")
+    config = check_knobs(name, config)
+    horizon = config["horizon"]
+    check_int(name, "feature_dim", feature_dim)
+    check_int(name, "num_bins", num_bins)
     if gradient not in GRADIENTS:
         raise ValueError(f"{name}: gradient must be one of {GRADIENTS}, got {gradient!r}")
     discrete = hasattr(action_space, "n") and not hasattr(action_space, "low")
@@ -152,18 +137,14 @@ def actor_critic(features: Callable[[Any], jax.Array], feature_dim: int, action_
 
     if discrete:
         n = int(action_space.n)
-        actor_net = NormMLP(units, layers, n)
+        actor_net = NormMLP(config["actor_hidden_sizes"], None, n)
     else:
-        shape = tuple(action_space.shape)
-        dim = int(np.prod(shape))
-        mid = jnp.asarray((action_space.high + action_space.low) / 2, jnp.float32)
-        half = jnp.asarray((action_space.high - action_space.low) / 2, jnp.float32)
-        actor_net = NormMLP(units, layers, 2 * dim)
-    critic_net = NormMLP(units, layers, num_bins, zero_out=True)
+        head = tanh_gaussian(name, action_space, std="sigmoid", min_std=min_std)
+        actor_net = NormMLP(config["actor_hidden_sizes"], None, head.out_dim)
+    critic_net = NormMLP(config["critic_hidden_sizes"], None, num_bins, zero_out=True)
     bins = twohot_bins(num_bins)
-    clip = optax.clip_by_global_norm(grad_clip)
-    actor_tx = optax.chain(clip, optax.adam(actor_lr, eps=1e-5))
-    critic_tx = optax.chain(clip, optax.adam(critic_lr, eps=1e-5))
+    actor_tx = clipped_adam(actor_lr, grad_clip, eps=1e-5)
+    critic_tx = clipped_adam(critic_lr, grad_clip, eps=1e-5)
 
     def distribution(actor_params, feat):
         out = actor_net.apply(actor_params, feat)
@@ -172,16 +153,7 @@ def actor_critic(features: Callable[[Any], jax.Array], feature_dim: int, action_
             # log-probabilities, bounded away from 0.
             probs = 0.99 * jax.nn.softmax(out, -1) + 0.01 / n
             return distrax.Categorical(probs=probs)
-        mean, raw_std = jnp.split(out, 2, -1)
-        std = (1.0 - min_std) * jax.nn.sigmoid(raw_std + 2.0) + min_std
-        base = distrax.MultivariateNormalDiag(mean, std)
-        return distrax.Transformed(base, distrax.Block(distrax.Tanh(), 1))
-
-    def to_env(unit_action):
-        if discrete:
-            return unit_action
-        return (mid.reshape(-1) + half.reshape(-1) * unit_action).reshape(
-            unit_action.shape[:-1] + shape)
+        return head.distribution(out)
 
     def act(actor_params, feat, key, deterministic=False):
         dist = distribution(actor_params, feat)
@@ -195,32 +167,21 @@ def actor_critic(features: Callable[[Any], jax.Array], feature_dim: int, action_
                 return jnp.argmax(probs, -1).astype(jnp.int32)
             return distrax.Categorical(probs=probs).sample(seed=key).astype(jnp.int32)
         if deterministic:
-            unit = jnp.tanh(dist.distribution.loc)
-        else:
-            # Keep tanh samples off +-1 exactly, where the log-density is infinite.
-            unit = jnp.clip(dist.sample(seed=key), -1.0 + 1e-6, 1.0 - 1e-6)
-        # NaN would pass through the clip; the centre of the box is a valid action.
-        return to_env(jnp.where(jnp.isfinite(unit), unit, 0.0))
+            return head.to_box(head.mode(dist))
+        # Keep tanh samples off +-1 exactly, where the log-density is infinite.
+        return head.to_box(jnp.clip(dist.sample(seed=key), -1.0 + 1e-6, 1.0 - 1e-6))
 
     def value(critic_params, feat):
         return twohot_mean(critic_net.apply(critic_params, feat), bins)
 
     def init(key):
-        k_actor, k_critic = jax.random.split(key)
-        x = jnp.zeros((feature_dim,), jnp.float32)
-        actor = actor_net.init(k_actor, x)
-        critic = critic_net.init(k_critic, x)
-        return ActorCriticState(actor=actor, critic=critic, slow_critic=critic,
-                                actor_opt=actor_tx.init(actor), critic_opt=critic_tx.init(critic),
-                                return_scale=jnp.zeros((), jnp.float32))
+        return init_state(key, actor_net, critic_net, feature_dim, actor_tx, critic_tx, 0.0)
 
     def log_prob_and_entropy(actor_params, feat, action):
         dist = distribution(actor_params, feat)
         if discrete:
             return dist.log_prob(action), dist.entropy()
-        unit = jnp.clip((action.reshape(action.shape[:-len(shape)] + (dim,)) - mid.reshape(-1))
-                        / half.reshape(-1), -1.0 + 1e-6, 1.0 - 1e-6)
-        log_prob = dist.log_prob(unit)
+        log_prob = dist.log_prob(head.from_box(action))
         # tanh-Gaussian entropy has no closed form: a one-sample estimate.
         return log_prob, -log_prob
 
@@ -243,13 +204,11 @@ def actor_critic(features: Callable[[Any], jax.Array], feature_dim: int, action_
         values = value(sg(critic_params), feat)                        # [B, H+1]
         step_discount = discount * traj.discounts                      # [B, H]
         returns = lambda_returns(traj.rewards, step_discount, values, lambda_=lambda_)
-        weights = sg(jnp.cumprod(jnp.concatenate(
-            [start_weights[:, None], step_discount[:, :-1]], 1), 1))   # [B, H]
+        weights = reach_weights(step_discount, start_weights)          # [B, H]
 
-        flat = sg(returns).reshape(-1)
-        spread = jnp.percentile(flat, 95) - jnp.percentile(flat, 5)
-        scale = return_decay * state.return_scale + (1 - return_decay) * spread
-        norm = jnp.maximum(1.0, scale)
+        # The divisor includes this batch's spread (value_gradient's lags one update).
+        scale = return_spread_ema(state.return_scale, returns, scale_rate)
+        norm = return_divisor(scale)
 
         log_prob, ent = log_prob_and_entropy(actor_params, sg(feat[:, :-1]), sg(traj.actions))
         if gradient == "reinforce":
@@ -257,11 +216,11 @@ def actor_critic(features: Callable[[Any], jax.Array], feature_dim: int, action_
             objective = log_prob * advantage
         else:
             objective = returns / norm
-        actor_loss = -jnp.mean(weights * (objective + entropy * ent))
+        actor_loss = -jnp.mean(weights * (objective + entropy_coef * ent))
 
         critic_feat = sg(feat[:, :-1])
         logits = critic_net.apply(critic_params, critic_feat)
-        slow_values = value(state.slow_critic, critic_feat)
+        slow_values = value(state.target_critic, critic_feat)
         critic_loss = jnp.mean(weights * (twohot_loss(logits, sg(returns), bins)
                                           + twohot_loss(logits, slow_values, bins)))
         metrics = ActorCriticMetrics(
@@ -284,19 +243,12 @@ def actor_critic(features: Callable[[Any], jax.Array], feature_dim: int, action_
             inputs = jax.lax.stop_gradient(rollout(state.actor, *inputs))
         grads, (metrics, scale) = jax.grad(losses, has_aux=True)(
             (state.actor, state.critic), state, inputs, jnp.asarray(start_weights, jnp.float32))
-        actor_updates, actor_opt = actor_tx.update(grads[0], state.actor_opt, state.actor)
-        critic_updates, critic_opt = critic_tx.update(grads[1], state.critic_opt, state.critic)
-        actor = optax.apply_updates(state.actor, actor_updates)
-        critic = optax.apply_updates(state.critic, critic_updates)
-        slow = optax.incremental_update(critic, state.slow_critic, 1.0 - slow_decay)
-        new_state = ActorCriticState(actor=actor, critic=critic, slow_critic=slow,
-                                     actor_opt=actor_opt, critic_opt=critic_opt,
-                                     return_scale=scale)
+        new_state = apply_gradients(state, grads[0], grads[1], actor_tx, critic_tx,
+                                    target_tau=target_tau, return_scale=scale)
         return new_state, metrics._replace(actor_grad_norm=optax.global_norm(grads[0]))
 
-    config = dict(horizon=horizon, discount=discount, lambda_=lambda_, units=units,
-                  layers=layers, entropy=entropy, actor_lr=actor_lr, critic_lr=critic_lr,
-                  grad_clip=grad_clip, slow_decay=slow_decay, return_decay=return_decay,
-                  gradient=gradient, num_bins=num_bins, min_std=min_std)
-    return ActorCritic(init=init, update=update, act=act, value=value,
+    config["gradient"] = gradient
+    return ActorCritic(init=with_typed_key(init, 0, where=f"{name}.init"),
+                       update=with_typed_key(update, 4, where=f"{name}.update"),
+                       act=with_typed_key(act, 2, where=f"{name}.act"), value=value,
                        distribution=distribution, config=config)

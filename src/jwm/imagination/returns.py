@@ -5,6 +5,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from jwm.imagination.core import check_number
+
 __all__ = ["lambda_returns"]
 
 
@@ -22,13 +24,12 @@ def lambda_returns(rewards: jax.Array, discounts: jax.Array, values: jax.Array, 
         factor times the probability of continuing; 0 at a terminal step).
       values: ``[..., T + 1]`` value estimates of the states ``0..T``; ``values[..., 0]``
         is unused and ``values[..., T]`` is the bootstrap.
-      lambda_: mixing coefficient in ``[0, 1]``.
+      lambda_: mixing coefficient in ``[0, 1]``; may be traced.
 
     Returns:
       ``[..., T]`` the returns ``G_0..G_{T-1}``.
     """
-    if not 0.0 <= float(lambda_) <= 1.0:
-        raise ValueError(f"lambda_returns: lambda_ must be in [0, 1], got {lambda_!r}")
+    check_number("lambda_returns", "lambda_", lambda_, 0.0, 1.0)
     rewards, discounts, values = map(jnp.asarray, (rewards, discounts, values))
     if rewards.shape != discounts.shape:
         raise ValueError(f"lambda_returns: rewards {rewards.shape} and discounts "

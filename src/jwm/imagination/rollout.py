@@ -7,6 +7,8 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from jwm.keys import as_typed_key
+
 __all__ = ["Imagined", "imagine"]
 
 
@@ -39,11 +41,12 @@ def imagine(model, params, policy: Callable[[Any, jax.Array], jax.Array], start_
         action is a differentiable function of them (reparameterised sampling).
       start_latents: pytree whose leaves carry a leading batch axis ``[B, ...]``.
       horizon: number of imagined steps ``H`` (a positive Python int).
-      key: PRNG key; each start and each step gets its own.
+      key: PRNG key, typed or legacy; each start and each step gets its own.
 
     Returns:
       `Imagined` with leaves ``[B, H + 1, ...]`` for latents and ``[B, H]`` otherwise.
     """
+    key = as_typed_key(key, where="imagine")
     if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon <= 0:
         raise ValueError(f"imagine: horizon must be a positive int, got {horizon!r}")
     leaves = jax.tree.leaves(start_latents)

@@ -37,7 +37,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jwm.keys import with_typed_key
 from jwm.models.base import WorldModel
+from jwm.models.checks import check_shape
 from jwm.models.normalizer import Normalizer, identity_normalizer
 from jwm.planners.noise import standard_normal
 
@@ -174,10 +176,10 @@ def mlp_model(observation_space, action_space, *, hidden_sizes=(200, 200, 200),
               activation: str = "silu", reward_fn=None, termination_fn=None) -> EnsembleModel:
     """A deterministic MLP dynamics model: an `ensemble_model` of one member, no
     variance head, one particle. Trained by mean squared error."""
-    return ensemble_model(observation_space, action_space, ensemble_size=1,
-                          hidden_sizes=hidden_sizes, probabilistic=False,
-                          propagation="ts_inf", particles=1, activation=activation,
-                          reward_fn=reward_fn, termination_fn=termination_fn)
+    return _ensemble("mlp_model", observation_space, action_space, ensemble_size=1,
+                     hidden_sizes=hidden_sizes, probabilistic=False, propagation="ts_inf",
+                     particles=1, activation=activation, reward_fn=reward_fn,
+                     termination_fn=termination_fn)
 
 
 def ensemble_model(observation_space, action_space, *, ensemble_size: int = 5,
@@ -205,9 +207,21 @@ def ensemble_model(observation_space, action_space, *, ensemble_size: int = 5,
         without it, the model never terminates.
 
     Returns:
-      an `EnsembleModel`.
+      an `EnsembleModel`. ``init`` and ``step`` take typed or legacy PRNG keys;
+      ``encode`` and ``step`` raise ValueError for an observation or action of the
+      wrong shape.
     """
-    name = "ensemble_model"
+    return _ensemble("ensemble_model", observation_space, action_space,
+                     ensemble_size=ensemble_size, hidden_sizes=hidden_sizes,
+                     probabilistic=probabilistic, propagation=propagation,
+                     particles=particles, activation=activation, reward_fn=reward_fn,
+                     termination_fn=termination_fn)
+
+
+def _ensemble(name, observation_space, action_space, *, ensemble_size, hidden_sizes,
+              probabilistic, propagation, particles, activation, reward_fn,
+              termination_fn) -> EnsembleModel:
+    """`ensemble_model`, with errors naming ``name`` (the public builder called)."""
     obs_dim = _vector_dim(name, "observation_space", observation_space)
     encode_action, action_dim = _action_encoder(name, action_space)
     ensemble_size = _positive_int(name, "ensemble_size", ensemble_size)
@@ -259,9 +273,12 @@ def ensemble_model(observation_space, action_space, *, ensemble_size: int = 5,
         return EnsembleParams(net=net, input_norm=identity_normalizer(in_dim),
                               target_norm=identity_normalizer(out_dim))
 
+    action_shape = tuple(action_space.shape)
+
     def encode(params, obs):
         del params
-        obs = jnp.asarray(obs, jnp.float32).reshape(obs_dim)
+        check_shape(f"{name}.encode", "obs", obs, (obs_dim,))
+        obs = jnp.asarray(obs, jnp.float32)
         return Particles(obs=jnp.broadcast_to(obs, (particles, obs_dim)),
                          alive=jnp.ones((particles,), jnp.float32))
 
@@ -287,6 +304,7 @@ def ensemble_model(observation_space, action_space, *, ensemble_size: int = 5,
         return out
 
     def step(params, latent, action, key):
+        check_shape(f"{name}.step", "action", action, action_shape)
         obs, alive = latent
         x = features(obs, jnp.broadcast_to(action, (particles,) + jnp.shape(action)))
         out = predict_targets(params, x, key)
@@ -307,12 +325,14 @@ def ensemble_model(observation_space, action_space, *, ensemble_size: int = 5,
         discount = alive_next.sum() / live
         return Particles(obs=next_obs, alive=alive_next), reward, discount
 
-    return EnsembleModel(init=init, encode=encode, step=step, observes_state=False,
+    return EnsembleModel(init=with_typed_key(init, 0, where=f"{name}.init"), encode=encode,
+                         step=with_typed_key(step, 3, where=f"{name}.step"),
+                         observes_state=False,
                          forward=forward, forward_std=forward_std, features=features,
                          targets=targets,
                          ensemble_size=ensemble_size, particles=particles,
                          propagation=propagation, probabilistic=probabilistic,
-                         obs_dim=obs_dim, action_shape=tuple(action_space.shape),
+                         obs_dim=obs_dim, action_shape=action_shape,
                          in_dim=in_dim, out_dim=out_dim,
                          learns_reward=learns_reward, reward_fn=reward_fn,
                          termination_fn=termination_fn)
@@ -358,7 +378,8 @@ def member_model(model: EnsembleModel, *, sample: bool = True) -> WorldModel:
     Returns:
       a `WorldModel`: ``init`` is ``model.init``; ``encode(params, obs [obs_dim]) ->
       MemberState``; ``step(params, MemberState, action [*action_shape], key) ->
-      (MemberState, reward, discount)`` with discount 0 once terminated.
+      (MemberState, reward, discount)`` with discount 0 once terminated. Keys may be
+      typed or legacy; a wrong observation or action shape raises ValueError.
     """
     for field in ("forward_std", "features", "ensemble_size", "obs_dim"):
         if getattr(model, field, None) is None:
@@ -367,13 +388,17 @@ def member_model(model: EnsembleModel, *, sample: bool = True) -> WorldModel:
     e, obs_dim, in_dim = model.ensemble_size, model.obs_dim, model.in_dim
     noisy = bool(sample) and model.probabilistic
 
+    name = "member_model"
+
     def encode(params, obs):
         del params
-        return MemberState(obs=jnp.asarray(obs, jnp.float32).reshape(obs_dim),
+        check_shape(f"{name}.encode", "obs", obs, (obs_dim,))
+        return MemberState(obs=jnp.asarray(obs, jnp.float32),
                            alive=jnp.ones((), jnp.float32),
                            member=jnp.full((), -1, jnp.int32))
 
     def step(params, latent, action, key):
+        check_shape(f"{name}.step", "action", action, model.action_shape)
         k_member, k_noise = jax.random.split(key)
         member = jnp.where(latent.member < 0,
                            jax.random.randint(k_member, (), 0, e, jnp.int32), latent.member)
@@ -396,7 +421,9 @@ def member_model(model: EnsembleModel, *, sample: bool = True) -> WorldModel:
         reward = latent.alive * reward
         return MemberState(obs=next_obs, alive=alive, member=member), reward, alive
 
-    return WorldModel(init=model.init, encode=encode, step=step, observes_state=False)
+    return WorldModel(init=with_typed_key(model.init, 0, where=f"{name}.init"),
+                      encode=encode, step=with_typed_key(step, 3, where=f"{name}.step"),
+                      observes_state=False)
 
 
 def _positive_int(name, param, value):

@@ -16,8 +16,10 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
+from jwm.keys import as_typed_key
 from jwm.models.normalizer import fit_normalizer
 
 __all__ = ["Transitions", "FitInfo", "fit", "ensemble_loss", "validation_error"]
@@ -107,9 +109,12 @@ def fit(model, params, data: Transitions, key, *, epochs: int = 50, batch_size: 
       model: an `EnsembleModel`.
       params: its `EnsembleParams`.
       data: `Transitions` with ``M`` rows; rows with ``valid`` false are ignored.
-      key: PRNG key (split, bootstrap, shuffles).
+      key: PRNG key, typed or legacy (split, bootstrap, shuffles).
       epochs: passes over the training split (static).
-      batch_size: rows per member per gradient step (static).
+      batch_size: rows per member per gradient step (static). Clamped to the most
+        training rows ``data`` can hold (``M`` less the hold-out of a full buffer), so
+        that 10 transitions train in one batch of 9 rather than fail; the clamp only
+        drops padding rows, which the loss masks out.
       holdout_ratio: fraction in [0, 1) of valid rows held out for validation (at
         least one once there are two valid rows); with 0 the last epoch's weights are
         kept.
@@ -121,10 +126,12 @@ def fit(model, params, data: Transitions, key, *, epochs: int = 50, batch_size: 
       ``(params, FitInfo)``.
     """
     _check_fit_args(model, data, epochs, batch_size, learning_rate, holdout_ratio)
+    key = as_typed_key(key, "key", where="fit")
     capacity = data.valid.shape[0]
     e = model.ensemble_size
     if max_val_rows is None:
         max_val_rows = max(1, int(-(-capacity * holdout_ratio // 1)))
+    batch_size = min(batch_size, _max_train_rows(capacity, holdout_ratio, max_val_rows))
 
     x_raw = model.features(data.obs, data.action)
     y_raw = model.targets(data.obs, data.action, data.reward, data.next_obs)
@@ -201,6 +208,20 @@ def fit(model, params, data: Transitions, key, *, epochs: int = 50, batch_size: 
     return params._replace(net=best_net), info
 
 
+def _max_train_rows(capacity, holdout_ratio, max_val_rows) -> int:
+    """An upper bound on ``num_train`` that depends on static shapes only.
+
+    ``num_train = n_valid - num_val`` never decreases as ``n_valid`` grows, so a full
+    buffer bounds it. A minibatch wider than ``capacity`` could not even be sliced
+    from the padded row list in `fit`. The hold-out is rounded in float32, as `fit`
+    computes it, so the bound is never below the traced value.
+    """
+    if holdout_ratio == 0 or capacity < 2:
+        return capacity
+    wanted = int(np.floor(np.float32(capacity) * np.float32(holdout_ratio)))
+    return capacity - min(max(wanted, 1), max_val_rows)
+
+
 def _check_fit_args(model, data, epochs, batch_size, learning_rate, holdout_ratio):
     import numbers
 
@@ -215,7 +236,8 @@ def _check_fit_args(model, data, epochs, batch_size, learning_rate, holdout_rati
         raise TypeError(f"fit: data must be a jwm.models.Transitions, got {type(data).__name__}")
     m = data.valid.shape[0]
     concrete = not isinstance(data.valid, jax.core.Tracer)
-    if m == 0 or (concrete and not bool(jnp.any(data.valid))):
+    # NumPy, not jnp: under jit even a constant's jnp.any is traced.
+    if m == 0 or (concrete and not np.any(np.asarray(data.valid))):
         raise ValueError("fit: data has no valid transition (an empty buffer); "
                          "collect transitions first")
     obs_shape = (m, model.obs_dim)

@@ -21,20 +21,36 @@ def dense_norm_silu(x, width, name=None):
 
 
 class NormMLP(nn.Module):
-    """``[..., F] -> [..., out]``: ``layers`` x (Dense, LayerNorm, SiLU), then a Dense.
+    """``[..., F] -> [..., out]``: (Dense, LayerNorm, SiLU) per hidden layer, then a Dense.
+
+    ``units`` is either one width, used for ``layers`` hidden layers, or a tuple of
+    widths, one per hidden layer, with ``layers`` None: ``NormMLP(64, 2, out)`` and
+    ``NormMLP((64, 64), None, out)`` are the same network with the same parameters.
 
     ``zero_out`` zero-initialises the output layer, so reward and value heads start
     predicting exactly 0 (as in DreamerV3).
     """
 
-    units: int
-    layers: int
+    units: int | tuple[int, ...]
+    layers: int | None
     out: int
     zero_out: bool = False
 
     @nn.compact
     def __call__(self, x):
-        for i in range(self.layers):
-            x = dense_norm_silu(x, self.units, f"h{i}")
+        for i, width in enumerate(self.widths):
+            x = dense_norm_silu(x, width, f"h{i}")
         init = nn.initializers.zeros if self.zero_out else nn.initializers.lecun_normal()
         return nn.Dense(self.out, kernel_init=init, name="out")(x)
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        """The hidden widths, one per layer."""
+        if isinstance(self.units, (tuple, list)):
+            if self.layers is not None:
+                raise ValueError(f"NormMLP: layers must be None when units is a tuple of "
+                                 f"widths, got layers={self.layers!r}")
+            return tuple(self.units)
+        if self.layers is None:
+            raise ValueError("NormMLP: layers must be an int when units is one width")
+        return (self.units,) * self.layers

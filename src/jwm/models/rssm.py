@@ -32,7 +32,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jwm.keys import with_typed_key
 from jwm.models.base import WorldModel
+from jwm.models.checks import check_shape
 from jwm.models.ensemble import _action_encoder, _positive_int
 from jwm.models.layers import NormMLP, dense_norm_silu, layer_norm
 from jwm.models.twohot import symlog, twohot_bins, twohot_mean
@@ -273,6 +275,12 @@ def rssm_model(observation_space, action_space, *, deter: int = 512, hidden: int
       min_std: floor of the Gaussian standard deviation.
 
     The defaults are DreamerV3's smallest preset (deter 512, hidden 64, 4 classes).
+
+    ``init``, ``step``, ``observe`` and ``imagine_step`` take typed or legacy PRNG
+    keys. ``encode``, ``step``, ``observe`` and ``imagine_step`` raise ValueError for an
+    observation or action whose shape is not ``[*lead, *obs_shape]`` /
+    ``[*lead, *action_shape]``, ``lead`` being the state's batch axes (none for
+    ``encode``).
     """
     name = "rssm_model"
     for param, value in (("deter", deter), ("hidden", hidden), ("stoch", stoch),
@@ -294,6 +302,7 @@ def rssm_model(observation_space, action_space, *, deter: int = 512, hidden: int
         raise TypeError(f"{name}: observation_space must be a Box of vectors [d] or images "
                         f"[H, W, C], got {observation_space!r}")
     one_hot_or_flat, action_dim = _action_encoder(name, action_space)
+    action_shape = tuple(getattr(action_space, "shape", ()))
     if hasattr(action_space, "low") and np.isfinite(action_space.low).all() \
             and np.isfinite(action_space.high).all():
         mid = jnp.asarray((action_space.high + action_space.low) / 2, jnp.float32).reshape(-1)
@@ -344,18 +353,30 @@ def rssm_model(observation_space, action_space, *, deter: int = 512, hidden: int
         obs = jnp.zeros(obs_shape, jnp.float32)
         return net.init(key, obs, jnp.zeros((action_dim,), jnp.float32))
 
-    def imagine_step(params, state, action, key):
+    def check_inputs(where, state, action, obs=None):
+        lead = jnp.shape(state.deter)[:-1]
+        check_shape(where, "action", action, action_shape, lead=lead)
+        if obs is not None:
+            check_shape(where, "obs", obs, obs_shape, lead=lead)
+
+    def prior_step(params, state, action, key):
         deter_ = net.apply(params, state, encode_action(action), method="sequence")
         stats = net.apply(params, deter_, method="prior")
         return RSSMState(deter_, sample(stats, key))
 
+    def imagine_step(params, state, action, key):
+        check_inputs(f"{name}.imagine_step", state, action)
+        return prior_step(params, state, action, key)
+
     def observe(params, state, action, obs, key):
+        check_inputs(f"{name}.observe", state, action, obs)
         deter_ = net.apply(params, state, encode_action(action), method="sequence")
         embed = net.apply(params, obs, method="embed")
         stats = net.apply(params, deter_, embed, method="posterior")
         return RSSMState(deter_, sample(stats, key))
 
     def encode(params, obs):
+        check_shape(f"{name}.encode", "obs", obs, obs_shape)
         state = initial()
         zero_action = jnp.zeros((action_dim,), jnp.float32)
         deter_ = net.apply(params, state, zero_action, method="sequence")
@@ -363,7 +384,8 @@ def rssm_model(observation_space, action_space, *, deter: int = 512, hidden: int
         return RSSMState(deter_, mode(net.apply(params, deter_, embed, method="posterior")))
 
     def step(params, state, action, key):
-        state = imagine_step(params, state, action, key)
+        check_inputs(f"{name}.step", state, action)
+        state = prior_step(params, state, action, key)
         feat = features(state)
         reward = twohot_mean(net.apply(params, feat, method="reward_logits"), bins)
         cont = jax.nn.sigmoid(net.apply(params, feat, method="continue_logit"))
@@ -372,8 +394,10 @@ def rssm_model(observation_space, action_space, *, deter: int = 512, hidden: int
     config = dict(deter=deter, hidden=hidden, stoch=stoch, classes=classes,
                   stochastic=stochastic, blocks=blocks, units=units, layers=layers,
                   num_bins=num_bins, min_std=float(min_std))
-    return RSSMModel(init=init, encode=encode, step=step, net=net, initial=initial,
-                     observe=observe, imagine_step=imagine_step, features=features,
+    keyed = lambda fn, argnum, field: with_typed_key(fn, argnum, where=f"{name}.{field}")
+    return RSSMModel(init=keyed(init, 0, "init"), encode=encode, step=keyed(step, 3, "step"),
+                     net=net, initial=initial, observe=keyed(observe, 4, "observe"),
+                     imagine_step=keyed(imagine_step, 3, "imagine_step"), features=features,
                      sample=sample, mode=mode, kl=kl, encode_action=encode_action, bins=bins,
-                     obs_shape=obs_shape, action_shape=tuple(getattr(action_space, "shape", ())),
+                     obs_shape=obs_shape, action_shape=action_shape,
                      feature_dim=feature_dim, config=config)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from jwm.keys import with_typed_key
 from jwm.models.base import WorldModel
 
 __all__ = ["true_model"]
@@ -17,6 +18,8 @@ def true_model(env) -> WorldModel:
     observation); ``step`` is the environment's transition with
     ``discount = 1 - terminated``. Truncation is not part of the dynamics, so it does not
     zero the discount.
+
+    ``step`` takes a typed or legacy PRNG key; ``init`` ignores its key (None allowed).
     """
 
     def init(key):
@@ -32,4 +35,6 @@ def true_model(env) -> WorldModel:
         t = env.transition(key, latent, action)
         return t.state, t.reward, 1.0 - t.terminated.astype(jnp.float32)
 
-    return WorldModel(init=init, encode=encode, step=step, observes_state=True)
+    return WorldModel(init=with_typed_key(init, 0, where="true_model.init", optional=True),
+                      encode=encode, step=with_typed_key(step, 3, where="true_model.step"),
+                      observes_state=True)

@@ -10,7 +10,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["Planner", "PlanInfo", "box_geometry", "keep_best", "shift_plan", "space_kind"]
+from jwm.keys import with_typed_key
+
+__all__ = ["Planner", "PlanInfo", "box_geometry", "keep_best", "make_planner", "shift_plan",
+           "space_kind"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,6 +28,17 @@ class Planner:
 
     init: Callable[[jax.Array], Any]
     plan: Callable[[Any, Any, Any, jax.Array], tuple[jax.Array, Any, Any]]
+
+
+def make_planner(name: str, init: Callable, plan: Callable) -> Planner:
+    """The `Planner` of ``init`` and ``plan``, taking typed or legacy PRNG keys.
+
+    Both functions receive typed keys (`jwm.keys`), so a body splits and indexes one
+    kind only; ``init`` ignores its key and also accepts ``None``. Error messages name
+    ``name.init`` / ``name.plan``.
+    """
+    return Planner(init=with_typed_key(init, 0, where=f"{name}.init", optional=True),
+                   plan=with_typed_key(plan, 3, where=f"{name}.plan"))
 
 
 class PlanInfo(NamedTuple):

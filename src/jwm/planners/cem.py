@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jwm.planners.base import (PlanInfo, Planner, box_geometry, check_choice, check_int,
-                               check_real, keep_best, shift_plan, space_kind)
+                               check_real, keep_best, make_planner, shift_plan, space_kind)
 from jwm.planners.noise import NOISE_KINDS, standard_normal
 from jwm.planners.objective import make_evaluator
 
@@ -127,7 +127,7 @@ def cem(model, action_space, *, horizon: int, population: int, elite_frac: float
                         iteration_returns=iter_returns, num_nonfinite=nonfinite)
         return chosen[0], CEMState(mean=next_mean), info
 
-    return Planner(init=init, plan=plan)
+    return make_planner(name, init, plan)
 
 
 def _box_ops(low, high, population, sampling, min_std, noise):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jwm.planners.base import PlanInfo, Planner, check_int, space_kind
+from jwm.planners.base import PlanInfo, Planner, check_int, make_planner, space_kind
 from jwm.planners.objective import make_evaluator
 
 __all__ = ["random_shooting"]
@@ -42,4 +42,4 @@ def random_shooting(model, action_space, *, horizon: int, population: int,
                         num_nonfinite=nonfinite)
         return actions[best][0], plan_state, info
 
-    return Planner(init=init, plan=plan)
+    return make_planner(name, init, plan)

@@ -7,7 +7,8 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jwm.planners.base import Planner, check_choice, check_int, check_real, space_kind
+from jwm.planners.base import (Planner, check_choice, check_int, check_real, make_planner,
+                               space_kind)
 from jwm.planners.mcts import selection
 from jwm.planners.mcts.continuous import SampledLatent, sampled_action_model, uniform_proposal
 from jwm.planners.mcts.qtransforms import completed_by_mix_value
@@ -341,7 +342,7 @@ def mcts(model, action_space, *, num_simulations: int, rule: str = "puct",
         logits = (logits - logits.max()) / temperature
         return jax.random.categorical(key, jnp.where(mask, -jnp.inf, logits)).astype(jnp.int32), weights
 
-    return Planner(init=init, plan=plan)
+    return make_planner(name, init, plan)
 
 
 def _continuous(model, action_space, *, num_sampled_actions, proposal_fn, prior_fn,
@@ -374,4 +375,4 @@ def _continuous(model, action_space, *, num_sampled_actions, proposal_fn, prior_
                                             SampledLatent(latent, candidates), k_search)
         return action_space.clip(candidates[slot]), plan_state, info
 
-    return Planner(init=inner.init, plan=plan)
+    return make_planner(name, inner.init, plan)

@@ -23,6 +23,7 @@ from typing import Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from jwm.keys import as_typed_key
 from jwm.planners.mcts.selection import node_salt
 from jwm.planners.mcts.tree import NO_PARENT, ROOT, UNVISITED, Tree, empty_tree
 from jwm.planners.noise import mix32
@@ -107,6 +108,8 @@ def search(tree: Tree, *, model, params, key, num_simulations: int, first_simula
     Returns:
       the tree after the search.
     """
+    # The loops index split keys (keys[..., 0]), which only typed keys allow.
+    key = as_typed_key(key, "key", where="search")
     options = dict(model=model, num_simulations=num_simulations, select=select,
                    root_select=select if root_select is None else root_select,
                    evaluate=evaluate, discount=discount, max_depth=max_depth)

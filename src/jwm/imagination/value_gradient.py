@@ -1,5 +1,5 @@
-"""Stochastic value gradients (SVG): a policy trained by differentiating the imagined
-return through the world model.
+"""Value gradients (SVG, stochastic value gradients): a policy trained by
+differentiating the imagined return through the world model.
 
 The actor's loss is minus the lambda-return of trajectories imagined with the policy
 inside ``model`` over a short horizon, bootstrapped by a learned value. Actions are
@@ -8,7 +8,9 @@ differentiable function of the policy parameters: through the rewards, through t
 model's dynamics from each action to every later state, and through the value of the
 states reached (the "value gradient", as in Heess et al., 2015, SVG(H) with a learned
 terminal value). The critic regresses the value of imagined states on the same
-lambda-returns, computed with a slowly moving (EMA) copy of itself.
+lambda-returns, computed with a slowly moving (EMA) copy of itself. The state, the
+policy head, the return scale and the knob checks are `jwm.imagination.core`'s,
+shared with `jwm.imagination.actor_critic`.
 
 The learner is a record of pure functions in the optax style: ``init`` and ``update``
 (one actor and one critic gradient step from a batch of start states), plus ``act``.
@@ -19,22 +21,24 @@ The policy acts on *observations*, so the same network drives the real environme
 from __future__ import annotations
 
 import dataclasses
-import numbers
 import types
 from typing import Any, Callable, NamedTuple
 
-import distrax
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jwm.keys import with_typed_key
+from jwm.imagination.core import (ActorCriticState, apply_gradients, check_knobs,
+                                  clipped_adam, init_state, reach_weights, return_divisor,
+                                  return_spread_ema, tanh_gaussian)
 from jwm.imagination.returns import lambda_returns
 from jwm.imagination.rollout import imagine
 from jwm.models.ensemble import _ACTIVATIONS
 
-__all__ = ["SVG", "SVGInfo", "SVGState", "svg"]
+__all__ = ["ValueGradient", "ValueGradientInfo", "value_gradient"]
 
 
 class _MLP(nn.Module):
@@ -58,30 +62,8 @@ class _MLP(nn.Module):
         return nn.Dense(self.out_dim, kernel_init=init)(x)
 
 
-class SVGState(NamedTuple):
-    """The learner's state.
-
-    Attributes:
-      actor: flax variables of the policy network.
-      critic: flax variables of the value network.
-      target_critic: the slow (EMA) copy of ``critic`` that the returns bootstrap from.
-      actor_opt, critic_opt: optax states.
-      return_scale: float32, the running spread of imagined returns that the actor's
-        objective is divided by (1 until returns spread wider than 1).
-      steps: int32, updates done.
-    """
-
-    actor: Any
-    critic: Any
-    target_critic: Any
-    actor_opt: Any
-    critic_opt: Any
-    return_scale: jax.Array
-    steps: jax.Array
-
-
-class SVGInfo(NamedTuple):
-    """What one `SVG.update` measured (scalars, but ``last_latents``).
+class ValueGradientInfo(NamedTuple):
+    """What one `ValueGradient.update` measured (scalars, but ``last_latents``).
 
     Attributes:
       actor_loss: minus the mean imagined lambda-return, minus the entropy bonus.
@@ -105,16 +87,18 @@ class SVGInfo(NamedTuple):
 
 
 @dataclasses.dataclass(frozen=True)
-class SVG:
-    """An SVG learner as pure functions.
+class ValueGradient:
+    """A value-gradient learner as pure functions.
 
     Attributes:
-      init: ``init(key) -> SVGState``.
-      update: ``update(state, model_params, start_latents, key) -> (SVGState,
-        SVGInfo)``: one gradient step of the actor and of the critic, then the EMA of
-        the target. ``start_latents`` is a pytree of latents with a leading ``[B]``
-        axis, e.g. ``jax.vmap(model.encode, (None, 0))(model_params, observations)``
-        (environment states for the true model), or an earlier ``last_latents``.
+      init: ``init(key) -> ActorCriticState`` (``return_scale`` starts at 1 and stays
+        floored at 1).
+      update: ``update(state, model_params, start_latents, key) -> (ActorCriticState,
+        ValueGradientInfo)``: one gradient step of the actor and of the critic, then
+        the EMA of the target. ``start_latents`` is a pytree of latents with a leading
+        ``[B]`` axis, e.g. ``jax.vmap(model.encode, (None, 0))(model_params,
+        observations)`` (environment states for the true model), or an earlier
+        ``last_latents``.
       act: ``act(state, obs [*obs_shape], key, deterministic=False) -> action
         [*action_shape]``: a sample of the policy, or its mode (``tanh`` of the mean)
         when ``deterministic`` (a Python bool). Always inside the action box.
@@ -125,10 +109,11 @@ class SVG:
       model: the `WorldModel` it imagines in.
       observe: ``observe(latent) -> obs [*obs_shape]``.
       horizon, discount: the imagination settings.
+      config: the hyperparameters.
     """
 
-    init: Callable[[jax.Array], SVGState]
-    update: Callable[..., tuple[SVGState, SVGInfo]]
+    init: Callable[[jax.Array], ActorCriticState]
+    update: Callable[..., tuple[ActorCriticState, ValueGradientInfo]]
     act: Callable[..., jax.Array]
     actor_loss: Callable[..., Any]
     value: Callable[[Any, jax.Array], jax.Array]
@@ -136,15 +121,20 @@ class SVG:
     observe: Callable[[Any], jax.Array]
     horizon: int
     discount: float
+    config: dict
 
 
-def svg(model, observation_space, action_space, *, horizon: int = 10,
-        discount: float = 0.99, lambda_: float = 0.95, observe=None,
-        actor_hidden_sizes=(64, 64), critic_hidden_sizes=(64, 64), activation: str = "elu",
-        actor_lr: float = 3e-4, critic_lr: float = 1e-3, grad_clip: float = 100.0,
-        entropy_coef: float = 1e-3, init_std: float = 1.0, min_std: float = 0.05,
-        target_tau: float = 0.02, scale_rate: float = 0.01) -> SVG:
-    """Builds an SVG learner.
+def value_gradient(model, observation_space, action_space, *, horizon: int = 10,
+                   discount: float = 0.99, lambda_: float = 0.95, observe=None,
+                   actor_hidden_sizes=(64, 64), critic_hidden_sizes=(64, 64),
+                   activation: str = "elu", actor_lr: float = 3e-4, critic_lr: float = 1e-3,
+                   grad_clip: float = 100.0, entropy_coef: float = 1e-3,
+                   init_std: float = 1.0, min_std: float = 0.05, target_tau: float = 0.02,
+                   scale_rate: float = 0.01) -> ValueGradient:
+    """Builds a value-gradient (SVG) learner.
+
+    The knobs shared with `actor_critic` are checked by
+    `jwm.imagination.core.check_knobs`.
 
     Args:
       model: a `WorldModel` whose ``step`` is differentiable in the latent and the
@@ -152,8 +142,8 @@ def svg(model, observation_space, action_space, *, horizon: int = 10,
         imagined trajectory), or `jwm.models.true_model` of an environment made with
         ``transition_gradients=True`` (e.g. gymnax Pendulum-v1).
       observation_space: a `Box` of observations ``[*obs_shape]`` (the policy's input).
-      action_space: a bounded floating `Box`; SVG differentiates through the action,
-        so a `Discrete` space is rejected.
+      action_space: a bounded floating `Box`; the learner differentiates through the
+        action, so a `Discrete` space is rejected.
       horizon: H, imagined steps per start.
       discount: gamma in (0, 1], multiplied by the model's own discount.
       lambda_: TD(lambda) mixing of the n-step returns in [0, 1]; 1 is the H-step
@@ -167,50 +157,39 @@ def svg(model, observation_space, action_space, *, horizon: int = 10,
       grad_clip: global-norm clip of each gradient (``optax.clip_by_global_norm``);
         gradients through many model steps can spike.
       entropy_coef: weight of the policy's entropy in the actor's objective.
-      init_std: the policy's initial standard deviation before the tanh.
+      init_std: the policy's initial standard deviation before the tanh
+        (``softplus(raw + c) + min_std``, `jwm.imagination.core.tanh_gaussian`).
       min_std: its floor.
-      target_tau: EMA rate of the target critic per update, in (0, 1].
-      scale_rate: EMA rate, in (0, 1], of the return spread (95th minus 5th
+      target_tau: EMA step size of the target critic per update, in (0, 1].
+      scale_rate: EMA step size, in (0, 1], of the return spread (95th minus 5th
         percentile) that divides the actor's returns.
 
     Returns:
-      an `SVG` record.
+      a `ValueGradient` record.
 
     Raises:
       TypeError: ``action_space`` is not a floating `Box`; ``model`` has no ``step``;
         ``observe`` is not callable.
       ValueError: a hyperparameter is out of range (the message names it).
     """
-    name = "svg"
+    config = dict(locals())             # first, while only the arguments are bound
+    for arg in ("model", "observation_space", "action_space", "observe"):
+        del config[arg]                 # the rest are the knobs
+    name = "value_gradient"
     if not callable(getattr(model, "step", None)) or not callable(getattr(model, "encode", None)):
         raise TypeError(f"{name}: model must be a WorldModel (init, encode, step), "
                         f"got {type(model).__name__}")
     if hasattr(action_space, "n") or not hasattr(action_space, "low"):
-        raise TypeError(f"{name}: action_space must be a continuous jwm.spaces.Box: SVG "
-                        f"differentiates the return through the action; got {action_space!r}")
+        raise TypeError(f"{name}: action_space must be a continuous jwm.spaces.Box: the "
+                        f"return is differentiated through the action; got {action_space!r}")
     if not np.issubdtype(np.dtype(action_space.dtype), np.floating):
         raise TypeError(f"{name}: action_space Box must be floating, got {action_space.dtype}")
-    if not action_space.is_bounded:
-        raise ValueError(f"{name}: action_space must have finite bounds (the policy is "
-                         f"tanh-squashed into them), got {action_space!r}")
     obs_shape = tuple(getattr(observation_space, "shape", ()) or ())
     if not hasattr(observation_space, "low") or not obs_shape:
         raise TypeError(f"{name}: observation_space must be a jwm.spaces.Box of arrays, "
                         f"got {observation_space!r}")
-    horizon = _int_at_least(name, "horizon", horizon, 1)
-    _in_range(name, "discount", discount, 0.0, 1.0, low_open=True)
-    _in_range(name, "lambda_", lambda_, 0.0, 1.0)
-    _in_range(name, "target_tau", target_tau, 0.0, 1.0, low_open=True)
-    _in_range(name, "scale_rate", scale_rate, 0.0, 1.0, low_open=True)
-    for param, value in (("actor_lr", actor_lr), ("critic_lr", critic_lr),
-                         ("grad_clip", grad_clip), ("init_std", init_std),
-                         ("min_std", min_std)):
-        _positive(name, param, value)
-    _in_range(name, "entropy_coef", entropy_coef, 0.0, np.inf)
-    if min_std >= init_std:
-        raise ValueError(f"{name}: min_std ({min_std}) must be below init_std ({init_std})")
-    actor_hidden_sizes = _sizes(name, "actor_hidden_sizes", actor_hidden_sizes)
-    critic_hidden_sizes = _sizes(name, "critic_hidden_sizes", critic_hidden_sizes)
+    config = check_knobs(name, config)
+    horizon = config["horizon"]
     if activation not in _ACTIVATIONS:
         raise ValueError(f"{name}: activation must be one of {list(_ACTIVATIONS)}, "
                          f"got {activation!r}")
@@ -224,52 +203,35 @@ def svg(model, observation_space, action_space, *, horizon: int = 10,
     elif not callable(observe):
         raise TypeError(f"{name}: observe must be callable or None, got {observe!r}")
 
+    # value_gradient's recorded results map [-1, 1] into the box from its low end.
+    head = tanh_gaussian(name, action_space, std="softplus", min_std=min_std,
+                         init_std=init_std, anchor="low")
     action_shape = tuple(action_space.shape)
-    action_dim = int(np.prod(action_shape, dtype=np.int64))
-    low = jnp.asarray(action_space.low, jnp.float32).reshape(action_dim)
-    high = jnp.asarray(action_space.high, jnp.float32).reshape(action_dim)
+    action_dim = head.out_dim // 2
     obs_dim = int(np.prod(obs_shape))
-    actor_net = _MLP(actor_hidden_sizes, 2 * action_dim, activation, zero_last=True)
-    critic_net = _MLP(critic_hidden_sizes, 1, activation)
-    # softplus(raw + shift) + min_std equals init_std at raw = 0 (the near-zero last layer).
-    std_shift = float(np.log(np.expm1(init_std - min_std)))
-    actor_tx = optax.chain(optax.clip_by_global_norm(grad_clip), optax.adam(actor_lr))
-    critic_tx = optax.chain(optax.clip_by_global_norm(grad_clip), optax.adam(critic_lr))
+    actor_net = _MLP(config["actor_hidden_sizes"], head.out_dim, activation, zero_last=True)
+    critic_net = _MLP(config["critic_hidden_sizes"], 1, activation)
+    actor_tx = clipped_adam(actor_lr, grad_clip)
+    critic_tx = clipped_adam(critic_lr, grad_clip)
+
+    def flat(obs):
+        """``[..., *obs_shape] -> [..., obs_dim]`` float32, the networks' input."""
+        return jnp.reshape(obs, obs.shape[:obs.ndim - len(obs_shape)]
+                           + (obs_dim,)).astype(jnp.float32)
 
     def policy_dist(actor_params, obs):
         """tanh-squashed diagonal Gaussian over ``[-1, 1]^action_dim`` for ``obs``."""
-        out = actor_net.apply(actor_params, jnp.reshape(obs, obs.shape[:obs.ndim - len(obs_shape)]
-                                                        + (obs_dim,)).astype(jnp.float32))
-        mean, raw_std = jnp.split(out, 2, axis=-1)
-        std = nn.softplus(raw_std + std_shift) + min_std
-        return distrax.Transformed(distrax.MultivariateNormalDiag(mean, std),
-                                   distrax.Block(distrax.Tanh(), 1))
-
-    def to_box(u):
-        """``[-1, 1]`` -> the action box, reshaped to ``action_shape``."""
-        a = low + 0.5 * (u + 1.0) * (high - low)
-        # tanh can round to exactly +-1 in float32; clip keeps the box a hard guarantee,
-        # and a NaN (from a diverged model's observation) becomes the box's centre.
-        a = jnp.where(jnp.isfinite(a), a, 0.5 * (low + high))
-        return jnp.clip(a, low, high).reshape(u.shape[:-1] + action_shape)
+        return head.distribution(actor_net.apply(actor_params, flat(obs)))
 
     def value(critic_params, obs):
-        flat = jnp.reshape(obs, obs.shape[:obs.ndim - len(obs_shape)] + (obs_dim,))
-        return critic_net.apply(critic_params, flat.astype(jnp.float32))[..., 0]
+        return critic_net.apply(critic_params, flat(obs))[..., 0]
 
-    def init(key) -> SVGState:
-        k_actor, k_critic = jax.random.split(key)
-        dummy = jnp.zeros((obs_dim,), jnp.float32)
-        actor = actor_net.init(k_actor, dummy)
-        critic = critic_net.init(k_critic, dummy)
-        return SVGState(actor=actor, critic=critic, target_critic=critic,
-                        actor_opt=actor_tx.init(actor), critic_opt=critic_tx.init(critic),
-                        return_scale=jnp.ones((), jnp.float32), steps=jnp.zeros((), jnp.int32))
+    def init(key) -> ActorCriticState:
+        return init_state(key, actor_net, critic_net, obs_dim, actor_tx, critic_tx, 1.0)
 
     def act(state, obs, key, deterministic: bool = False):
         dist = policy_dist(state.actor, jnp.asarray(obs, jnp.float32))
-        u = jnp.tanh(dist.distribution.mean()) if deterministic else dist.sample(seed=key)
-        return to_box(u)
+        return head.to_box(head.mode(dist) if deterministic else dist.sample(seed=key))
 
     def actor_loss(actor_params, state, model_params, latents, key):
         def policy_with_logp(latent, k):
@@ -279,7 +241,7 @@ def svg(model, observation_space, action_space, *, horizon: int = 10,
             # imagine() records only what the policy returns; the log-probability (for
             # the entropy bonus) rides along after the action and is split off again,
             # which saves a second policy evaluation (and an atanh of saturated actions).
-            return jnp.concatenate([to_box(u).reshape(action_dim), log_prob[None]])
+            return jnp.concatenate([head.to_box(u).reshape(action_dim), log_prob[None]])
 
         stepper = _split_action_model(model, action_dim, action_shape)
         traj = imagine(stepper, model_params, policy_with_logp, latents, horizon, key)
@@ -289,7 +251,9 @@ def svg(model, observation_space, action_space, *, horizon: int = 10,
         values = value(state.target_critic, obs)                          # [B, H+1]
         discounts = discount * traj.discounts
         returns = lambda_returns(traj.rewards, discounts, values, lambda_=lambda_)
-        reach = _reach_weights(traj.discounts)
+        # The probability of reaching each step (the model's termination only; gamma
+        # is inside the returns).
+        reach = reach_weights(traj.discounts)
         entropy = -log_probs
         # Returns are divided by their running spread (as in DreamerV3), so that
         # entropy_coef and the learning rate mean the same whatever the reward scale.
@@ -303,41 +267,31 @@ def svg(model, observation_space, action_space, *, horizon: int = 10,
     def update(state, model_params, latents, key):
         (a_loss, (traj, returns, values, entropy)), a_grads = jax.value_and_grad(
             actor_loss, has_aux=True)(state.actor, state, model_params, latents, key)
-        a_updates, actor_opt = actor_tx.update(a_grads, state.actor_opt, state.actor)
-        actor = optax.apply_updates(state.actor, a_updates)
-
         # The critic learns the value of the imagined states under the current policy;
         # states and targets are constants to it.
         obs = jax.lax.stop_gradient(jax.vmap(jax.vmap(observe))(traj.latents)[:, :-1])
         targets = jax.lax.stop_gradient(returns)
         c_loss, c_grads = jax.value_and_grad(critic_loss)(state.critic, obs, targets,
-                                                          _reach_weights(traj.discounts))
-        c_updates, critic_opt = critic_tx.update(c_grads, state.critic_opt, state.critic)
-        critic = optax.apply_updates(state.critic, c_updates)
-        target = optax.incremental_update(critic, state.target_critic, target_tau)
-        spread = jnp.percentile(targets, 95) - jnp.percentile(targets, 5)
-        scale = jnp.maximum(1.0, (1.0 - scale_rate) * state.return_scale + scale_rate * spread)
-
-        info = SVGInfo(actor_loss=a_loss, critic_loss=c_loss,
-                       imagined_return=returns[:, 0].mean(), entropy=entropy.mean(),
-                       actor_grad_norm=optax.global_norm(a_grads),
-                       critic_grad_norm=optax.global_norm(c_grads), value=values.mean(),
-                       last_latents=jax.tree.map(lambda x: x[:, -1], traj.latents))
-        new = SVGState(actor=actor, critic=critic, target_critic=target, actor_opt=actor_opt,
-                       critic_opt=critic_opt, return_scale=scale,
-                       steps=state.steps + 1)
+                                                          reach_weights(traj.discounts))
+        # The scale divides the next update's returns (actor_critic's divides this
+        # one's), and is kept floored at 1.
+        scale = return_divisor(return_spread_ema(state.return_scale, targets, scale_rate))
+        new = apply_gradients(state, a_grads, c_grads, actor_tx, critic_tx,
+                              target_tau=target_tau, return_scale=scale)
+        info = ValueGradientInfo(
+            actor_loss=a_loss, critic_loss=c_loss, imagined_return=returns[:, 0].mean(),
+            entropy=entropy.mean(), actor_grad_norm=optax.global_norm(a_grads),
+            critic_grad_norm=optax.global_norm(c_grads), value=values.mean(),
+            last_latents=jax.tree.map(lambda x: x[:, -1], traj.latents))
         return new, info
 
-    return SVG(init=init, update=update, act=act, actor_loss=actor_loss, value=value,
-               model=model, observe=observe, horizon=horizon, discount=float(discount))
-
-
-def _reach_weights(discounts):
-    """``[B, H]`` weight of each imagined step: the probability of reaching it (the
-    model's termination only; gamma is inside the returns). A constant to gradients,
-    as in Dreamer."""
-    alive_before = jnp.concatenate([jnp.ones_like(discounts[:, :1]), discounts[:, :-1]], 1)
-    return jax.lax.stop_gradient(jnp.cumprod(alive_before, 1))
+    return ValueGradient(init=with_typed_key(init, 0, where=f"{name}.init"),
+                         update=with_typed_key(update, 3, where=f"{name}.update"),
+                         act=with_typed_key(act, 2, where=f"{name}.act"),
+                         actor_loss=with_typed_key(actor_loss, 4, where=f"{name}.actor_loss"),
+                         value=value,
+                         model=model, observe=observe, horizon=horizon, discount=discount,
+                         config=config)
 
 
 def _split_action_model(model, action_dim, action_shape):
@@ -349,34 +303,3 @@ def _split_action_model(model, action_dim, action_shape):
 
     # imagine() reads only ``step``; any record with it will do.
     return types.SimpleNamespace(step=step)
-
-
-def _int_at_least(name, param, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: {param} must be an int, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name}: {param} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _positive(name, param, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-        raise ValueError(f"{name}: {param} must be a positive number, got {value!r}")
-
-
-def _in_range(name, param, value, low, high, low_open=False):
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and \
-        (low < value if low_open else low <= value) and value <= high
-    if not ok:
-        bracket = "(" if low_open else "["
-        raise ValueError(f"{name}: {param} must be in {bracket}{low}, {high}], got {value!r}")
-
-
-def _sizes(name, param, sizes):
-    if isinstance(sizes, numbers.Integral):
-        sizes = (sizes,)
-    sizes = tuple(sizes)
-    for width in sizes:
-        if isinstance(width, bool) or not isinstance(width, numbers.Integral) or width < 1:
-            raise ValueError(f"{name}: {param} must be positive ints, got {sizes!r}")
-    return tuple(int(w) for w in sizes)

@@ -1,0 +1,101 @@
+"""The agent contract: every learning loop (PETS, SVG, Dreamer, ...) is an `Agent`.
+
+An agent is a record of pure functions over one state pytree:
+
+    state = agent.init(key)              # AgentState: everything the run needs
+    state, metrics = agent.step(state)   # one iteration; pure, jit once, vmap over seeds
+    state, metrics = agent.run(key)      # init + lax.scan of step: one XLA program
+    policy, params = agent.policy, agent.policy_params(state)   # act in an env
+
+``run`` is ``init`` followed by a `lax.scan` of ``step``, so it gives exactly what
+``init`` and ``iterations`` calls of ``step`` give, and `jwm.train` can drive the same
+``step`` from the host (progress, checkpoints, exact resume) instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, NamedTuple
+
+import jax
+
+from jwm.keys import as_typed_key
+from jwm.records import record_repr
+
+__all__ = ["Agent", "AgentState", "check_positive_int"]
+
+
+class AgentState(NamedTuple):
+    """One agent's whole state. The fields are the same for every agent; a part an
+    agent does not have is ``()``.
+
+    Attributes:
+      key: typed PRNG key, split once per iteration.
+      iteration: int32, iterations done.
+      env_steps: int32, environment steps collected (evaluation episodes excluded).
+      updates: int32, gradient updates (or model fits) done.
+      model_params: the world model's parameters.
+      model_opt: the world model's optimizer state (``()`` when each fit starts afresh).
+      learner: the policy learner's state (actor-critic, value-gradient learner), or ``()``.
+      buffer: the replay buffer's state.
+      env: the state of environments that persist across iterations (Dreamer's
+        parallel envs), or ``()``.
+    """
+
+    key: jax.Array
+    iteration: jax.Array
+    env_steps: jax.Array
+    updates: jax.Array
+    model_params: Any
+    model_opt: Any
+    learner: Any
+    buffer: Any
+    env: Any
+
+    __repr__ = record_repr
+
+
+def check_positive_int(where: str, param: str, value, low: int = 1) -> int:
+    """``value`` as an int ``>= low``; a ValueError naming ``param`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{where}: {param} must be an int >= {low}, got {value!r}")
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Agent:
+    """A learning loop as pure functions (see the module docstring).
+
+    Attributes:
+      name: ``"pets"``, ``"svg"``, ``"dreamer"``, ...
+      init: ``init(key) -> AgentState``; typed or legacy keys.
+      step: ``step(state) -> (state, metrics)``: one iteration. ``metrics`` is a
+        NamedTuple of arrays whose fields include ``env_steps`` (int32, collected so
+        far) and ``eval_return`` (the iteration's evaluation return).
+      iterations: N, the iterations of a full run.
+      policy: the `Policy` the agent evaluates with.
+      policy_params: ``policy_params(state) -> params`` for ``policy``.
+      config: the loop's hyperparameters and its parts' (JSON-serialisable); a
+        checkpoint written under another config is refused.
+    """
+
+    name: str
+    init: Callable[[jax.Array], AgentState]
+    step: Callable[[AgentState], tuple[AgentState, Any]]
+    iterations: int
+    policy: Any
+    policy_params: Callable[[AgentState], Any]
+    config: dict
+
+    def with_config(self, **extra) -> "Agent":
+        """The same agent with ``extra`` entries in its config (e.g. the whole recipe
+        it was built from, so that checkpoints and results record it)."""
+        return dataclasses.replace(self, config={**self.config, **extra})
+
+    def run(self, key, iterations: int | None = None):
+        """``init(key)`` then ``iterations`` (default N) steps in one `lax.scan`:
+        ``(final state, metrics stacked [iterations, ...])``."""
+        iterations = check_positive_int(f"{self.name}.run", "iterations",
+                                        self.iterations if iterations is None else iterations)
+        state = self.init(as_typed_key(key, where=f"{self.name}.run"))
+        return jax.lax.scan(lambda s, _: self.step(s), state, None, length=iterations)

@@ -1,0 +1,12 @@
+"""Recipes: each agent's default settings per environment, built into an `Agent`;
+shared by the ``jwm`` command and ``experiments/``."""
+
+from jwm.recipes.base import Recipe, merge_config, results_record, run_recipe
+from jwm.recipes.dreamer import DREAMER
+from jwm.recipes.pets import KNOWN_FUNCTIONS, PETS
+from jwm.recipes.svg import MODEL_KINDS, SVG
+
+RECIPES = {recipe.name: recipe for recipe in (PETS, SVG, DREAMER)}
+
+__all__ = ["DREAMER", "KNOWN_FUNCTIONS", "MODEL_KINDS", "PETS", "RECIPES", "Recipe", "SVG",
+           "merge_config", "results_record", "run_recipe"]

@@ -1,0 +1,116 @@
+"""A recipe: an agent's default settings (per environment), how to build the agent
+from them, and its results record. The ``jwm`` command and ``experiments/`` use the
+same recipes, so both run the same agents."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from typing import Any, Callable
+
+import numpy as np
+
+from jwm.training.pytrees import flat_metrics, to_json
+
+__all__ = ["Recipe", "merge_config", "results_record", "run_recipe"]
+
+
+def merge_config(base: dict, overrides: dict, where: str, path: str = "") -> dict:
+    """``base`` deep-copied with ``overrides`` merged in. Every key of ``overrides``
+    must exist in ``base`` (a typo is a ValueError naming the key and the keys
+    allowed); a dict merges into a dict, anything else replaces the value."""
+    merged = copy.deepcopy(base)
+    for key, value in overrides.items():
+        here = f"{path}{key}"
+        if key not in merged:
+            raise ValueError(f"{where}: unknown config key {here!r}; allowed at this level: "
+                             f"{sorted(merged)}")
+        if isinstance(merged[key], dict):
+            if not isinstance(value, dict):
+                raise ValueError(f"{where}: config key {here!r} is a section "
+                                 f"({sorted(merged[key])}), got {value!r}")
+            merged[key] = merge_config(merged[key], value, where, here + ".")
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """An agent's recipe.
+
+    Attributes:
+      name: the agent's name (``jwm <name>`` on the command line).
+      algorithm: a label for results.
+      defaults: the settings, a nested dict of JSON values.
+      env_defaults: ``{env name: overrides}`` tuned per environment.
+      build: ``build(env_name, config) -> Agent``.
+    """
+
+    name: str
+    algorithm: str
+    defaults: dict
+    env_defaults: dict
+    build: Callable[[str, dict], Any]
+
+    def config(self, env_name: str, overrides: dict | None = None) -> dict:
+        """The defaults, the env's settings, then ``overrides`` (unknown keys are
+        errors); ``env`` is recorded in it."""
+        config = merge_config(self.defaults, self.env_defaults.get(env_name, {}), self.name)
+        config = merge_config(config, overrides or {}, self.name)
+        return {"env": env_name, **config}
+
+    def agent(self, config: dict):
+        """The `Agent` for a `config`, the config recorded in ``agent.config["recipe"]``."""
+        return self.build(config["env"], config).with_config(recipe=to_json(config))
+
+
+def results_record(recipe: Recipe, agent, training, *, seeds: int, seed: int) -> dict:
+    """A results record (``env``, ``algorithm``, ``config``, ``seeds``, ``env_steps``,
+    ``eval_returns [seed][point]``, ``wall_time_s``, ``device``, ...) of a `jwm.train`
+    result of ``agent`` (built by ``recipe``), with every metric per seed and iteration
+    under ``metrics`` and the agent's resolved settings under ``agent_config``."""
+    import jax
+
+    from jwm.runs import device_name
+
+    config = agent.config["recipe"]
+    flat = flat_metrics(training.metrics)
+    if seeds == 1:  # one layout for any number of seeds: [seed][iteration][...]
+        flat = {k: v[None] for k, v in flat.items()}
+    env_steps = flat["env_steps"]
+    return {
+        "env": config["env"], "algorithm": recipe.algorithm, "agent": recipe.name,
+        "config": config, "seeds": seeds, "seed": seed,
+        "agent_config": to_json({k: v for k, v in agent.config.items() if k != "recipe"}),
+        "iterations": int(training.iterations),
+        # Seeds may differ (episode ends do not count as env steps in every agent): the
+        # mean is the curves' x axis and every seed's own count is kept.
+        "env_steps": np.round(env_steps.mean(0)).astype(int).tolist(),
+        "env_steps_per_seed": env_steps.tolist(),
+        "eval_returns": to_json(flat["eval_return"].astype(float)),
+        "num_nonfinite": int(np.sum(flat.get("num_nonfinite", 0))),
+        "metrics": to_json({k: v for k, v in flat.items()
+                            if k not in ("env_steps", "eval_return")}),
+        "wall_time_s": training.wall_time_s, "device": device_name(),
+        "jax": jax.__version__,
+    }
+
+
+def run_recipe(recipe: Recipe, env_name: str, *, seeds: int, seed: int = 0,
+               overrides: dict | None = None, **train_options):
+    """Builds ``recipe`` for ``env_name`` (with ``overrides``) and trains it with
+    `jwm.train` on ``jax.random.key(seed)``: ``(config, Training, results record)``;
+    the record is None when interrupted before the first iteration."""
+    import jax
+
+    from jwm.training import train
+
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ValueError(f"seeds must be an int >= 1, got {seeds!r}")
+    config = recipe.config(env_name, overrides)
+    agent = recipe.agent(config)
+    result = train(agent, jax.random.key(seed), seeds=seeds, **train_options)
+    record = (None if result.metrics is None else
+              results_record(recipe, agent, result, seeds=seeds, seed=seed))
+    return config, result, record
