@@ -90,6 +90,20 @@ def test_pets_on_five_transitions_clamps_the_fit_batch(tmp_path, capsys):
     assert (tmp_path / "p.png").stat().st_size > 1000
 
 
+def test_svg_command_trains_through_the_driver(tmp_path, capsys):
+    out = tmp_path / "s.json"
+    assert main(["svg", "--episodes", "2", "--steps", "5", "--updates", "1", "--horizon", "2",
+                 "--seeds", "1", "--set", "batch_size=4", "--set", "eval_episodes=1",
+                 "--set", "model.hidden_sizes=[8]", "--set", "model.ensemble_size=2",
+                 "--set", "learner.actor_hidden_sizes=[8]",
+                 "--set", "learner.critic_hidden_sizes=[8]", "--set", "fit.epochs=1",
+                 "--out", str(out), "--no-progress"]) == 0
+    record = json.loads(out.read_text())
+    assert record["agent"] == "svg" and record["env_steps"] == [5, 10]
+    assert record["config"]["learner"]["horizon"] == 2
+    assert "actor_loss" in record["metrics"] and len(record["eval_returns"][0]) == 2
+
+
 @pytest.fixture(scope="module")
 def subprocess_env(tmp_path_factory):
     # The three runs of each command share compiled programs through JAX's disk cache,

@@ -19,9 +19,10 @@ PENDULUM = jwm.envs.make("gymnax:Pendulum-v1")
 ITERATIONS = 4
 
 
-def _agent(epochs=2):
+def _agent(epochs=2, **model_options):
     model = jwm.models.ensemble_model(PENDULUM.observation_space, PENDULUM.action_space,
-                                      ensemble_size=2, hidden_sizes=(8,), particles=2)
+                                      ensemble_size=2, hidden_sizes=(8,), particles=2,
+                                      **model_options)
     planner = jwm.planners.cem(model, PENDULUM.action_space, horizon=3, population=8,
                                iterations=1)
     return jwm.agents.pets(PENDULUM, model, planner, episodes=ITERATIONS, steps_per_episode=10,
@@ -151,3 +152,12 @@ def test_seeds_are_vmapped_like_run_and_logged_to_tensorboard(tmp_path):
         np.testing.assert_allclose(result.metrics.eval_return[i], RUN(key)[1].eval_return,
                                    rtol=1e-4)
     assert any(name.startswith("events.out.tfevents") for name in os.listdir(tmp_path / "tb"))
+
+
+def test_a_model_predicting_only_nan_is_reported_not_silent():
+    nan_model = _agent(reward_fn=lambda obs, action, next_obs: jnp.full((), jnp.nan))
+    with pytest.warns(RuntimeWarning, match="iteration 2: the planner discarded .* non-finite"):
+        result = train(nan_model, jax.random.key(0), iterations=2, progress=False)
+    assert int(result.metrics.num_nonfinite[0]) == 0         # the random warm-up
+    assert int(result.metrics.num_nonfinite[1]) > 0
+    assert np.isfinite(result.metrics.eval_return).all()     # actions stayed valid

@@ -15,6 +15,7 @@ An agent is a record of pure functions over one state pytree:
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from typing import Any, Callable, NamedTuple
 
 import jax
@@ -56,10 +57,11 @@ class AgentState(NamedTuple):
 
 
 def check_positive_int(where: str, param: str, value, low: int = 1) -> int:
-    """``value`` as an int ``>= low``; a ValueError naming ``param`` otherwise."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+    """``value`` (a Python or NumPy integer) as an int ``>= low``; a ValueError naming
+    ``param`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
         raise ValueError(f"{where}: {param} must be an int >= {low}, got {value!r}")
-    return value
+    return int(value)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,7 +17,6 @@ observation of the next episode; it is not counted as an env step.
 
 from __future__ import annotations
 
-import numbers
 from typing import NamedTuple
 
 import flashbax
@@ -26,7 +25,7 @@ import jax.numpy as jnp
 import optax
 
 from jwm.agents.checks import part_config
-from jwm.agents.contract import Agent, AgentState
+from jwm.agents.contract import Agent, AgentState, check_positive_int
 from jwm.agents.episode import evaluate
 from jwm.agents.policy import Policy
 from jwm.keys import as_typed_key
@@ -112,14 +111,12 @@ def dreamer(env, model, behavior, *, total_steps: int = 100_000, num_envs: int =
         raise ValueError(f"{name}: the env's actions have shape {tuple(env.action_space.shape)} "
                          f"but the model was built for {tuple(model.action_shape)}")
 
-    for param, value in (("total_steps", total_steps), ("num_envs", num_envs),
-                         ("train_every", train_every), ("train_steps", train_steps),
-                         ("batch_size", batch_size), ("seq_len", seq_len),
-                         ("eval_every", eval_every), ("eval_episodes", eval_episodes)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"{name}: {param} must be a positive int, got {value!r}")
-    if isinstance(prefill, bool) or not isinstance(prefill, numbers.Integral) or prefill < 0:
-        raise ValueError(f"{name}: prefill must be an int >= 0, got {prefill!r}")
+    total_steps, num_envs, train_every, train_steps, batch_size, seq_len, eval_every, \
+        eval_episodes = (check_positive_int(name, param, value) for param, value in (
+            ("total_steps", total_steps), ("num_envs", num_envs), ("train_every", train_every),
+            ("train_steps", train_steps), ("batch_size", batch_size), ("seq_len", seq_len),
+            ("eval_every", eval_every), ("eval_episodes", eval_episodes)))
+    prefill = check_positive_int(name, "prefill", prefill, 0)
     if train_every % num_envs:
         raise ValueError(f"{name}: train_every ({train_every}) must be a multiple of "
                          f"num_envs ({num_envs})")
@@ -196,10 +193,12 @@ def dreamer(env, model, behavior, *, total_steps: int = 100_000, num_envs: int =
         env_carry, (rows, stepped, finished) = jax.vmap(per_env)(env_carry, keys)
         return env_carry, rows, stepped.sum(), finished
 
-    def train_step(learner, buffer_state, key):
-        model_params, model_opt, ac_state = learner
+    def train_step(state: AgentState, key):
+        """One world-model update on a replayed batch, then one actor-critic update
+        imagined from its posterior states."""
+        model_params, model_opt, ac_state = state.model_params, state.model_opt, state.learner
         k_sample, k_model, k_ac = jax.random.split(key, 3)
-        rows = buffer.sample(buffer_state, k_sample).experience
+        rows = buffer.sample(state.buffer, k_sample).experience
         batch = Sequences(obs=rows.obs, prev_action=rows.prev_action, reward=rows.reward,
                           is_first=rows.is_first, is_terminal=rows.is_terminal)
         grads, (wm_metrics, posts) = jax.grad(
@@ -210,7 +209,9 @@ def dreamer(env, model, behavior, *, total_steps: int = 100_000, num_envs: int =
         weights = 1.0 - rows.is_terminal.reshape(-1).astype(jnp.float32)
         ac_state, ac_metrics = behavior.update(ac_state, model, model_params, starts, k_ac,
                                                start_weights=weights)
-        return (model_params, model_opt, ac_state), (wm_metrics, ac_metrics)
+        state = state._replace(model_params=model_params, model_opt=model_opt,
+                               learner=ac_state, updates=state.updates + 1)
+        return state, (wm_metrics, ac_metrics)
 
     def policy_init(params, key):
         # Filtering the first observation from the initial state with a zero action
@@ -227,71 +228,58 @@ def dreamer(env, model, behavior, *, total_steps: int = 100_000, num_envs: int =
 
     policy = Policy(init=policy_init, act=policy_act)
 
-    def phase(carry, key, random=False):
-        learner, buffer_state, env_carry, steps = carry
+    def collect_into_buffer(state: AgentState, key, random: bool):
+        """``train_every`` env steps (``chunk`` per env), their rows into the buffer."""
+        env_carry, rows, stepped, finished = collect(state.env, key, state.model_params,
+                                                     state.learner.actor, random)
+        state = state._replace(env=env_carry, buffer=buffer.add(state.buffer, rows),
+                               env_steps=state.env_steps + stepped)
+        return state, finished
+
+    def phase(state: AgentState, key):
         k_collect, k_train = jax.random.split(key)
-        env_carry, rows, stepped, finished = collect(env_carry, k_collect, learner[0],
-                                                     learner[2].actor, random)
-        buffer_state = buffer.add(buffer_state, rows)
-        learner, (wm_metrics, ac_metrics) = jax.lax.scan(
-            lambda l, k: train_step(l, buffer_state, k), learner,
-            jax.random.split(k_train, train_steps))
+        state, finished = collect_into_buffer(state, k_collect, False)
+        state, (wm_metrics, ac_metrics) = jax.lax.scan(
+            train_step, state, jax.random.split(k_train, train_steps))
         last = jax.tree.map(lambda x: x[-1], (wm_metrics, ac_metrics))
-        finished_sum = jnp.nansum(finished)
-        finished_count = jnp.sum(~jnp.isnan(finished))
-        return (learner, buffer_state, env_carry, steps + stepped), (last, finished_sum,
-                                                                     finished_count)
+        return state, (last, jnp.nansum(finished), jnp.sum(~jnp.isnan(finished)))
 
     def init(key) -> AgentState:
         key, k_model, k_ac, k_env, k_prefill, k_obs = jax.random.split(
             as_typed_key(key, where=f"{name}.init"), 6)
         model_params = model.init(k_model)
-        learner = (model_params, model_tx.init(model_params), behavior.init(k_ac))
         env_states, obs = jax.vmap(env.reset)(jax.random.split(k_env, num_envs))
         latents = jax.vmap(lambda o, k: observe_first(model_params, o, k))(
             obs, jax.random.split(k_obs, num_envs))
         rows = jax.vmap(first_row)(obs)
-        env_carry = (env_states, rows, latents, jnp.zeros((num_envs,), jnp.float32))
-        buffer_state = buffer.init(jax.tree.map(lambda x: x[0], rows))
-        steps = jnp.zeros((), jnp.int32)
+        zero = jnp.zeros((), jnp.int32)
+        state = AgentState(
+            key=key, iteration=zero, env_steps=zero, updates=zero, model_params=model_params,
+            model_opt=model_tx.init(model_params), learner=behavior.init(k_ac),
+            buffer=buffer.init(jax.tree.map(lambda x: x[0], rows)),
+            env=(env_states, rows, latents, jnp.zeros((num_envs,), jnp.float32)))
         # Prefill: random actions, collected in train_every chunks; the buffer must hold
         # seq_len rows per env before the first update samples from it.
         if prefill_chunks:
-            def prefill_phase(carry, key):
-                buffer_state, env_carry, steps = carry
-                env_carry, rows, stepped, _ = collect(env_carry, key, model_params,
-                                                      learner[2].actor, True)
-                return (buffer.add(buffer_state, rows), env_carry, steps + stepped), None
-            (buffer_state, env_carry, steps), _ = jax.lax.scan(
-                prefill_phase, (buffer_state, env_carry, steps),
-                jax.random.split(k_prefill, prefill_chunks))
-        return AgentState(key=key, iteration=jnp.zeros((), jnp.int32), env_steps=steps,
-                          updates=jnp.zeros((), jnp.int32), model_params=model_params,
-                          model_opt=learner[1], learner=learner[2], buffer=buffer_state,
-                          env=env_carry)
+            state, _ = jax.lax.scan(lambda s, k: (collect_into_buffer(s, k, True)[0], None),
+                                    state, jax.random.split(k_prefill, prefill_chunks))
+        return state
 
     def step(state: AgentState):
         key, k_phases, k_eval = jax.random.split(state.key, 3)
-        carry = ((state.model_params, state.model_opt, state.learner), state.buffer,
-                 state.env, state.env_steps)
-        carry, (last, f_sum, f_count) = jax.lax.scan(phase, carry,
+        state, (last, f_sum, f_count) = jax.lax.scan(phase, state,
                                                      jax.random.split(k_phases, phases))
-        (model_params, model_opt, ac_state), buffer_state, env_carry, steps = carry
-        eval_return = evaluate(env, policy, (model_params, ac_state.actor), k_eval,
+        eval_return = evaluate(env, policy, (state.model_params, state.learner.actor), k_eval,
                                episodes=eval_episodes, num_steps=eval_steps).mean()
         wm_metrics, ac_metrics = jax.tree.map(lambda x: x[-1], last)
         count = f_count.sum()
         metrics = DreamerMetrics(
-            env_steps=steps, eval_return=eval_return,
+            env_steps=state.env_steps, eval_return=eval_return,
             train_return=jnp.where(count > 0, f_sum.sum() / jnp.maximum(count, 1), jnp.nan),
             model=wm_metrics, actor_loss=ac_metrics.actor_loss,
             critic_loss=ac_metrics.critic_loss, entropy=ac_metrics.entropy,
             imagined_return=ac_metrics.imagined_return)
-        state = AgentState(key=key, iteration=state.iteration + 1, env_steps=steps,
-                           updates=state.updates + phases * train_steps,
-                           model_params=model_params, model_opt=model_opt, learner=ac_state,
-                           buffer=buffer_state, env=env_carry)
-        return state, metrics
+        return state._replace(key=key, iteration=state.iteration + 1), metrics
 
     config = dict(env=env.name, total_steps=total_steps, num_envs=num_envs, prefill=prefill,
                   train_every=train_every, train_steps=train_steps, batch_size=batch_size,
