@@ -9,14 +9,16 @@ bit-identical results (tests/test_training.py).
 
 Agents are their recipes' default sizes (`jwm.recipes`): PETS on Pendulum-v1 (5 x 3 x
 64 ensemble, CEM 200 x 25 x 5, 100 fit epochs) and Dreamer on CartPole-v1 (RSSM 128 /
-16 x 4, actor-critic 64 x 64, a 16 x 32 batch every 8 env steps). Dreamer's iteration
-is shortened from 2,000 env steps to ``--dreamer-eval-every`` (400: 50 updates) so that
-ten iterations fit a benchmark; a shorter iteration makes the driver's per-iteration
-cost a larger share, so the ratio bounds the one of the full-length run from above.
+16 x 4, actor-critic 64 x 64, a 16 x 32 batch every 8 env steps). Their iterations are
+shortened so that ten of them fit a benchmark on a CPU: PETS episodes from 200 to
+``--pets-steps`` env steps, Dreamer iterations from 2,000 to ``--dreamer-eval-every``
+env steps. A shorter iteration makes the driver's per-iteration cost a larger share,
+so the ratio bounds the one of the full-length runs from above.
 Checkpoint size is one step's folder on disk; save time is a synchronous save (the
 part `train` waits for: the copy to host memory) and the whole write.
 
-    python benchmarks/driver.py [--iterations 10] [--repeats 2]
+    python benchmarks/driver.py [--iterations 10] [--repeats 1] [--pets-steps 50]
+                                [--dreamer-eval-every 200]
 """
 
 from __future__ import annotations
@@ -41,8 +43,9 @@ from jwm.training.checkpoints import RunDirectory  # noqa: E402
 TARGET = 1.05  # train / run wall time
 
 
-def _agents(iterations: int, dreamer_eval_every: int) -> dict:
-    pets = PETS.config("gymnax:Pendulum-v1", {"episodes": iterations})
+def _agents(iterations: int, pets_steps: int, dreamer_eval_every: int) -> dict:
+    pets = PETS.config("gymnax:Pendulum-v1", {"episodes": iterations,
+                                              "steps_per_episode": pets_steps})
     dreamer = DREAMER.config("gymnax:CartPole-v1", {"loop": {
         "eval_every": dreamer_eval_every, "total_steps": dreamer_eval_every * iterations}})
     return {"PETS, Pendulum-v1": PETS.agent(pets), "Dreamer, CartPole-v1": DREAMER.agent(dreamer)}
@@ -96,13 +99,15 @@ def measure(agent, iterations: int, repeats: int) -> dict:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--iterations", type=int, default=10)
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--dreamer-eval-every", type=int, default=400)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--pets-steps", type=int, default=50)
+    parser.add_argument("--dreamer-eval-every", type=int, default=200)
     parser.add_argument("--only", default=None, help="'PETS' or 'Dreamer'")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     args = parser.parse_args(argv)
     results = {}
-    for name, agent in _agents(args.iterations, args.dreamer_eval_every).items():
+    for name, agent in _agents(args.iterations, args.pets_steps,
+                               args.dreamer_eval_every).items():
         if args.only and not name.startswith(args.only):
             continue
         print(f"{name}: {args.iterations} iterations x {args.repeats} repeats", flush=True)

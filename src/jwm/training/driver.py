@@ -147,7 +147,11 @@ def train(agent, key, *, iterations: int | None = None, seeds: int = 1,
 
     vectorise = (lambda f: jax.vmap(f)) if seeds > 1 else (lambda f: f)
     init_keys = jax.random.split(key, seeds) if seeds > 1 else key
-    init, step = jax.jit(vectorise(agent.init)), jax.jit(vectorise(agent.step))
+    # The state is donated: XLA updates the replay buffer and parameters in place, as
+    # inside agent.run's scan, instead of copying them every iteration. Checkpoints are
+    # safe: orbax copies the arrays to host memory before `save` returns.
+    init = jax.jit(vectorise(agent.init))
+    step = jax.jit(vectorise(agent.step), donate_argnums=0)
     abstract_state = jax.eval_shape(init, init_keys)
     abstract_metrics = jax.eval_shape(step, abstract_state)[1]
 
