@@ -34,6 +34,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+# Shape-fixing knobs are ints, never traced: the planners' check serves them too.
+from jwm.planners.base import check_int
+
 __all__ = ["ActorCriticState", "SHARED_KNOBS", "STD_PARAMETERISATIONS", "TanhGaussian",
            "apply_gradients", "check_int", "check_knobs", "check_number", "check_sizes",
            "clipped_adam", "ema", "init_state", "reach_weights", "return_divisor",
@@ -98,19 +101,6 @@ def check_number(where: str, param: str, value, low: float = -np.inf,
         interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
         raise ValueError(f"{where}: {param} must be in {interval}, got {value!r}")
     return value
-
-
-def check_int(where: str, param: str, value, minimum: int = 1) -> int:
-    """``value`` as an int; for knobs that fix shapes, which cannot be traced.
-
-    Raises:
-      TypeError: not an int (a bool is not one); ValueError: below ``minimum``.
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{where}: {param} must be an int, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{where}: {param} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 def check_sizes(where: str, param: str, sizes) -> tuple[int, ...]:
