@@ -23,22 +23,6 @@ RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 TARGETS = {"gymnax:CartPole-v1": (450.0, 100_000), "gymnax:Pendulum-v1": (-250.0, 20_000)}
 
 
-def target_summary(record: dict, threshold: float, budget: int) -> dict:
-    """When the seed-mean evaluation return of ``record`` reaches ``threshold`` within
-    ``budget`` env steps (None: never), when it stays there, and how many seeds reach it."""
-    from jwm.baselines import steps_to_threshold
-
-    steps = np.asarray(record["env_steps"])
-    returns = np.asarray(record["eval_returns"])
-    within = steps <= budget
-    reach = (steps_to_threshold(steps[within], returns[:, within], threshold)
-             if within.any() else {})
-    return {"return": threshold, "env_steps": budget,
-            "mean_reaches_at_env_steps": reach.get("mean_steps"),
-            "mean_stays_from_env_steps": reach.get("mean_sustained_steps"),
-            "seeds_reaching": reach.get("seeds_reaching", 0)}
-
-
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--env", default="gymnax:CartPole-v1")
@@ -57,7 +41,7 @@ def main(argv=None) -> dict:
                               checkpoint_dir=args.checkpoint_dir)
     target = TARGETS.get(args.env)
     if target is not None:
-        record["target"] = target_summary(record, *target)
+        record["target"] = runs.target_summary(record, *target)
     returns = np.asarray(record["eval_returns"])
     name = "dreamer_" + args.env.split(":")[-1]
     runs.write_json(os.path.join(args.out, name + ".json"), record)

@@ -48,7 +48,17 @@ def _dreamer():
                               eval_every=32, eval_episodes=2, eval_steps=20)
 
 
-BUILDERS = {"pets": (_pets, PENDULUM), "svg": (_svg, PENDULUM), "dreamer": (_dreamer, CARTPOLE)}
+def _muzero():
+    model = jwm.models.muzero_model(CARTPOLE.observation_space, CARTPOLE.action_space,
+                                    latent_size=8, hidden_sizes=(8,), support=5)
+    return jwm.agents.muzero(CARTPOLE, model, total_steps=32, num_envs=2, num_simulations=4,
+                             unroll_steps=2, n_step=2, batch_size=4, train_every=8,
+                             train_steps=1, eval_every=16, eval_episodes=2, eval_steps=20,
+                             reanalyse_fraction=0.5, target_update_every=2)
+
+
+BUILDERS = {"pets": (_pets, PENDULUM), "svg": (_svg, PENDULUM), "dreamer": (_dreamer, CARTPOLE),
+            "muzero": (_muzero, CARTPOLE)}
 
 
 def _raw(x):

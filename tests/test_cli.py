@@ -23,6 +23,14 @@ TINY_DREAMER = ["dreamer", "--seeds", "1", "--steps", "96", "--eval-every", "16"
                 "--set", "loop.batch_size=2", "--set", "loop.seq_len=8",
                 "--set", "loop.eval_episodes=2", "--set", "loop.eval_steps=20",
                 "--no-progress"]
+TINY_MUZERO = ["muzero", "--seeds", "1", "--steps", "48", "--eval-every", "16",
+               "--simulations", "4", "--reanalyse", "0.5", "--set", "model.latent_size=8",
+               "--set", "model.hidden_sizes=[8]", "--set", "model.support=5",
+               "--set", "loop.num_envs=2", "--set", "loop.train_every=8",
+               "--set", "loop.train_steps=1", "--set", "loop.batch_size=4",
+               "--set", "loop.unroll_steps=2", "--set", "loop.n_step=2",
+               "--set", "loop.eval_episodes=2", "--set", "loop.eval_steps=20",
+               "--set", "loop.target_update_every=2", "--no-progress"]
 
 
 def test_plan_command_prints_a_summary_and_writes_json(tmp_path, capsys):
@@ -158,3 +166,19 @@ def test_kill_9_after_the_first_checkpoint_then_the_same_command_resumes(
     lines = (checkpoints / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["iteration"] for line in lines] == list(
         range(1, _results(reference)["iterations"] + 1))
+
+
+def test_muzero_continues_from_its_checkpoint_exactly(tmp_path, subprocess_env):
+    """Self-play, the prioritised replay (its sum tree included), the target network
+    and the optimizer all come back from a checkpoint: 1 iteration, then the same
+    command with ``--iterations 3``, equals 3 iterations in one go."""
+    reference = tmp_path / "reference.json"
+    _finish(_jwm(TINY_MUZERO + ["--out", str(reference)], subprocess_env))
+    checkpoints, out = tmp_path / "checkpoints", tmp_path / "out.json"
+    resumable = TINY_MUZERO + ["--checkpoint-dir", str(checkpoints), "--out", str(out)]
+    _finish(_jwm(resumable + ["--iterations", "1"], subprocess_env))
+    assert len(json.loads(out.read_text())["env_steps"]) == 1
+    text = _finish(_jwm(resumable, subprocess_env))
+    assert "resumed from the checkpoint of iteration 1" in text
+    assert _results(out) == _results(reference)
+    assert _results(out)["env_steps"] == [16, 32, 48]

@@ -9,7 +9,8 @@ import os
 
 import numpy as np
 
-__all__ = ["baseline_returns", "write_json", "plot_learning_curves", "device_name"]
+__all__ = ["baseline_returns", "write_json", "plot_learning_curves", "device_name",
+           "target_summary"]
 
 
 def device_name() -> str:
@@ -79,3 +80,19 @@ def plot_learning_curves(record: dict, path: str, baselines: dict | None = None,
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def target_summary(record: dict, threshold: float, budget: int) -> dict:
+    """When the seed-mean evaluation return of ``record`` reaches ``threshold`` within
+    ``budget`` env steps (None: never), when it stays there, and how many seeds reach it."""
+    from jwm.baselines import steps_to_threshold
+
+    steps = np.asarray(record["env_steps"])
+    returns = np.asarray(record["eval_returns"])
+    within = steps <= budget
+    reach = (steps_to_threshold(steps[within], returns[:, within], threshold)
+             if within.any() else {})
+    return {"return": threshold, "env_steps": budget,
+            "mean_reaches_at_env_steps": reach.get("mean_steps"),
+            "mean_stays_from_env_steps": reach.get("mean_sustained_steps"),
+            "seeds_reaching": reach.get("seeds_reaching", 0)}

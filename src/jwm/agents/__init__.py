@@ -7,12 +7,13 @@ from jwm.agents.contract import Agent, AgentState
 from jwm.agents.dreamer import DreamerMetrics, dreamer
 from jwm.agents.episode import Episode, evaluate, run_episode
 from jwm.agents.mpc import mpc_episode
+from jwm.agents.muzero import MuZeroMetrics, muzero
 from jwm.agents.pets import PETSMetrics, pets, random_planner
 from jwm.agents.policy import Policy, planner_policy, stateless_policy
 from jwm.agents.svg import SVGMetrics, svg
 
-__all__ = ["Agent", "AgentState", "DreamerMetrics", "Episode", "PETSMetrics", "Policy",
-           "SVGMetrics", "TransitionBuffer",
-           "dreamer", "episode_transitions", "evaluate", "mpc_episode", "pets",
+__all__ = ["Agent", "AgentState", "DreamerMetrics", "Episode", "MuZeroMetrics", "PETSMetrics",
+           "Policy", "SVGMetrics", "TransitionBuffer",
+           "dreamer", "episode_transitions", "evaluate", "mpc_episode", "muzero", "pets",
            "planner_policy", "random_planner", "run_episode", "stateless_policy", "svg",
            "transition_buffer"]

@@ -23,7 +23,7 @@ import jax
 from jwm.keys import as_typed_key
 from jwm.records import record_repr
 
-__all__ = ["Agent", "AgentState", "check_positive_int"]
+__all__ = ["Agent", "AgentState", "check_positive_int", "strong_types"]
 
 
 class AgentState(NamedTuple):
@@ -54,6 +54,16 @@ class AgentState(NamedTuple):
     env: Any
 
     __repr__ = record_repr
+
+
+def strong_types(tree):
+    """``tree`` with every weakly typed array made strong (same dtype and values).
+
+    A state fresh from ``init`` may hold weakly typed scalars (a library's
+    ``jnp.asarray(0)``) that the step returns strongly typed; jit would then compile the
+    step twice, once per typing. Agents pass their initial state through this."""
+    return jax.tree.map(lambda x: jax.lax.convert_element_type(x, x.dtype)
+                        if getattr(x, "weak_type", False) else x, tree)
 
 
 def check_positive_int(where: str, param: str, value, low: int = 1) -> int:

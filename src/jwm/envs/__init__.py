@@ -1,11 +1,11 @@
-"""Environments: the pure `Env` record, gymnax and brax adapters, and `make`."""
+"""Environments: the pure `Env` record, gymnax, brax and pgx adapters, and `make`."""
 
 from __future__ import annotations
 
 from jwm.envs.base import Env, Transition
 from jwm.envs.gymnax_adapter import from_gymnax
 
-__all__ = ["Env", "Transition", "from_brax", "from_gymnax", "make"]
+__all__ = ["Env", "Transition", "from_brax", "from_gymnax", "from_pgx", "make"]
 
 
 def from_brax(env, **kwargs) -> Env:
@@ -13,6 +13,13 @@ def from_brax(env, **kwargs) -> Env:
     from jwm.envs.brax_adapter import from_brax as _from_brax
 
     return _from_brax(env, **kwargs)
+
+
+def from_pgx(game, **kwargs) -> Env:
+    """See `jwm.envs.pgx_adapter.from_pgx` (imported lazily: pgx is an optional extra)."""
+    from jwm.envs.pgx_adapter import from_pgx as _from_pgx
+
+    return _from_pgx(game, **kwargs)
 
 
 def make(name: str, **kwargs) -> Env:
@@ -26,15 +33,19 @@ def make(name: str, **kwargs) -> Env:
       pipeline (``"generalized"``, ``"positional"``, ``"spring"``),
       ``max_episode_steps=`` the time limit (default 1000); other keyword arguments go
       to ``brax.envs.get_environment``.
+    * ``"pgx:<game>"``, e.g. ``"pgx:tic_tac_toe"``, ``"pgx:connect_four"``,
+      ``"pgx:othello"``: two-player board games (`jwm.envs.pgx_adapter`);
+      ``max_episode_steps=`` overrides the game's longest length.
 
     Raises:
       ValueError: ``name`` has no known suite prefix or names an unknown environment,
         or a keyword is not a parameter of that environment.
-      ImportError: the brax extra is not installed.
+      ImportError: the brax or pgx extra is not installed.
     """
     if not isinstance(name, str) or ":" not in name:
         raise ValueError(
-            f"make: name must look like 'gymnax:<id>' or 'brax:<name>', got {name!r}"
+            f"make: name must look like 'gymnax:<id>', 'brax:<name>' or 'pgx:<game>', "
+            f"got {name!r}"
         )
     suite, env_id = name.split(":", 1)
     if suite == "gymnax":
@@ -69,4 +80,20 @@ def make(name: str, **kwargs) -> Env:
                 f"make: unknown brax environment {env_id!r}; known: {', '.join(sorted(brax_envs._envs))}"
             ) from e
         return _from_brax(env, max_episode_steps=max_episode_steps, name=name)
-    raise ValueError(f"make: unknown suite {suite!r} in {name!r}; use 'gymnax:' or 'brax:'")
+    if suite == "pgx":
+        try:
+            import pgx
+        except ImportError as e:  # pragma: no cover - depends on the install
+            raise ImportError("make: pgx games need the extra: pip install 'jwm[pgx]'") from e
+        from jwm.envs.pgx_adapter import from_pgx as _from_pgx
+
+        max_episode_steps = kwargs.pop("max_episode_steps", None)
+        if kwargs:
+            raise ValueError(f"make: {sorted(kwargs)} are not options of {name}; allowed: "
+                             "['max_episode_steps']")
+        if env_id not in pgx.available_envs():
+            raise ValueError(f"make: unknown pgx game {env_id!r}; known: "
+                             f"{', '.join(pgx.available_envs())}")
+        return _from_pgx(pgx.make(env_id), name=name, max_episode_steps=max_episode_steps)
+    raise ValueError(f"make: unknown suite {suite!r} in {name!r}; use 'gymnax:', 'brax:' "
+                     "or 'pgx:'")

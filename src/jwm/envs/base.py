@@ -54,8 +54,13 @@ class Env:
       name: a label for logs and results.
       observe: optional ``observe(state) -> obs``, the observation of a state. Policies
         that act on observations need it to imagine inside the true model, whose latent
-        is the state (`jwm.imagination.svg` with `jwm.models.true_model`). None when the
-        adapter cannot provide it.
+        is the state (`jwm.imagination.value_gradient` with `jwm.models.true_model`).
+        None when the adapter cannot provide it.
+      legal_actions: optional ``legal_actions(state) -> [n] bool`` for Discrete actions
+        (board games); None when every action is always legal.
+      num_players: 1, or 2 for a two-player zero-sum game whose players alternate: its
+        ``reward`` is what a move earned the player who made it, and the observation is
+        the player to move's.
 
     A user can build one from their own functions; nothing in jwm checks the type.
     """
@@ -67,6 +72,8 @@ class Env:
     max_episode_steps: int | None = None
     name: str = "env"
     observe: Callable[[Any], jax.Array] | None = None
+    legal_actions: Callable[[Any], jax.Array] | None = None
+    num_players: int = 1
 
     def step(self, key: jax.Array, state, action):
         """``step(key, state, action) -> (state, obs, reward, done)``, no auto-reset.

@@ -23,6 +23,9 @@ class WorldModel:
       observes_state: when True, agent loops hand ``encode`` the environment *state*
         instead of the observation. The true model sets it: the simulator's latent is
         its full state, which the observation need not determine.
+      invalid_actions: optional ``invalid_actions(params, latent) -> [n] bool``, the
+        actions not allowed from a latent (a board game's illegal moves); `mcts` masks
+        them at the root and at every node unless given its own ``invalid_actions_fn``.
 
     Build one from any three functions; planners and agent loops accept it as is.
     """
@@ -31,3 +34,4 @@ class WorldModel:
     encode: Callable[[Any, Any], Any]
     step: Callable[[Any, Any, jax.Array, jax.Array], tuple[Any, jax.Array, jax.Array]]
     observes_state: bool = False
+    invalid_actions: Callable[[Any, Any], jax.Array] | None = None

@@ -3,10 +3,11 @@ shared by the ``jwm`` command and ``experiments/``."""
 
 from jwm.recipes.base import Recipe, merge_config, results_record, run_recipe
 from jwm.recipes.dreamer import DREAMER
+from jwm.recipes.muzero import MUZERO
 from jwm.recipes.pets import KNOWN_FUNCTIONS, PETS
 from jwm.recipes.svg import MODEL_KINDS, SVG
 
-RECIPES = {recipe.name: recipe for recipe in (PETS, SVG, DREAMER)}
+RECIPES = {recipe.name: recipe for recipe in (PETS, SVG, DREAMER, MUZERO)}
 
-__all__ = ["DREAMER", "KNOWN_FUNCTIONS", "MODEL_KINDS", "PETS", "RECIPES", "Recipe", "SVG",
+__all__ = ["DREAMER", "KNOWN_FUNCTIONS", "MODEL_KINDS", "MUZERO", "PETS", "RECIPES", "Recipe", "SVG",
            "merge_config", "results_record", "run_recipe"]

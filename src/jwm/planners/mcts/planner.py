@@ -117,7 +117,8 @@ def mcts(model, action_space, *, num_simulations: int, rule: str = "puct",
         PUCT. Meant for rollouts: set ``rollout_depth``.
 
     Options: ``invalid_actions_fn(params, latent) -> [n] bool`` masks actions at the
-    root and at every node; ``max_depth`` bounds simulation depth (edges);
+    root and at every node (default: the model's own ``invalid_actions``, which
+    `true_model` sets for board games); ``max_depth`` bounds simulation depth (edges);
     ``discount`` multiplies the model's discount (0 at termination, -1 between the
     players of a two-player game).
 
@@ -155,6 +156,8 @@ def mcts(model, action_space, *, num_simulations: int, rule: str = "puct",
     if proposal_fn is not None:
         raise ValueError(f"{name}: proposal_fn is for Box action spaces; got {action_space!r}")
     num_actions = int(action_space.n)
+    if invalid_actions_fn is None:
+        invalid_actions_fn = getattr(model, "invalid_actions", None)
     num_simulations = check_int(name, "num_simulations", num_simulations)
     rule = check_choice(name, "rule", rule, RULES)
     rollout_depth = check_int(name, "rollout_depth", rollout_depth, minimum=0)
@@ -291,6 +294,14 @@ def mcts(model, action_space, *, num_simulations: int, rule: str = "puct",
     def plan(plan_state, params, latent, key):
         k_root, k_noise, k_search, k_act = jax.random.split(key, 4)
         root = evaluate(params, latent, k_root)
+        # A non-finite root evaluation would make every score NaN (argmax ranks NaN
+        # first, so it could pick a masked action): uniform priors and value 0 instead,
+        # counted like non-finite expansions.
+        root_bad = ~(jnp.isfinite(root.value) & jnp.all(jnp.isfinite(root.prior_logits)))
+        root = root._replace(
+            value=jnp.where(root_bad, 0.0, root.value),
+            prior_logits=jnp.where(jnp.isfinite(root.prior_logits) & ~root_bad,
+                                   root.prior_logits, 0.0))
         gumbel = None
         if rule == "puct" and dirichlet_fraction > 0:
             noise = jax.random.dirichlet(k_noise, jnp.full((num_actions,), dirichlet_alpha))
@@ -308,12 +319,19 @@ def mcts(model, action_space, *, num_simulations: int, rule: str = "puct",
                       evaluate=evaluate, discount=discount, max_depth=max_depth,
                       root_select=gumbel_root_select if rule == "gumbel" else None)
         action, weights = _act(tree, k_act)
+        # Non-finite expansions mask their edges at the root; when that leaves no
+        # action, fall back to the legal actions the search started with.
+        legal = ~root.invalid_actions
+        stuck = tree.invalid_actions[ROOT].all() & legal.any()
+        fallback = legal / jnp.maximum(legal.sum(), 1)
+        action = jnp.where(stuck, jnp.argmax(legal).astype(action.dtype), action)
+        weights = jnp.where(stuck, fallback, weights)
         if reuse_tree:
             plan_state = MCTSState(tree=tree, action=action, valid=jnp.array(True))
         info = MCTSInfo(visit_counts=tree.children_visits[ROOT], action_weights=weights,
                         root_value=tree.node_values[ROOT], qvalues=qvalues(tree, ROOT), tree=tree,
                         predicted_return=tree.node_values[ROOT],
-                        num_nonfinite=tree.num_nonfinite)
+                        num_nonfinite=tree.num_nonfinite + root_bad.astype(jnp.int32))
         return action, plan_state, info
 
     def _act(tree, key):

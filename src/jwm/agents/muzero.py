@@ -1,0 +1,356 @@
+"""MuZero (Schrittwieser et al., 2020) with Gumbel MuZero's search (Danihelka et al.,
+2022) and reanalyse: self-play with `jwm.planners.mcts` inside a learned model, a
+prioritised replay of sequences, K-step unrolled training.
+
+An `Agent`: ``init`` builds the network, its optimizer and target copy, and fills the
+replay with ``prefill`` self-play steps of the untrained network; each iteration
+(``step``) takes ``eval_every`` env steps in phases of ``train_every`` (self-play in
+``num_envs`` parallel envs, then ``train_steps`` updates) and ends with an evaluation
+of the search without exploration noise.
+
+One update: sample ``batch_size`` sequences of ``unroll_steps + n_step + 1`` rows by
+priority (flashbax); compute n-step value targets bootstrapped from the target
+network (`jwm.models.muzero_loss`); for the first ``reanalyse_fraction`` of the batch,
+search the first ``unroll_steps + 1`` observations again with the current network and
+use those search policies as targets instead of the stored ones (MuZero Reanalyse);
+take one optimizer step on the unrolled loss; set the sampled sequences' priorities
+to their value error; copy the network to the target every ``target_update_every``
+updates.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import flashbax
+import jax
+import jax.numpy as jnp
+import optax
+
+from jwm.agents.checks import part_config
+from jwm.agents.contract import Agent, AgentState, check_positive_int, strong_types
+from jwm.agents.episode import evaluate
+from jwm.agents.policy import planner_policy
+from jwm.agents.self_play import self_play
+from jwm.keys import as_typed_key
+from jwm.models.muzero_loss import (MuZeroLossMetrics, UnrollTargets, unroll_loss,
+                                    unroll_targets)
+from jwm.planners.base import check_choice, check_real
+from jwm.planners.mcts import mcts
+from jwm.records import record_repr
+
+__all__ = ["MuZeroMetrics", "muzero", "replay_targets", "SEARCH_RULES"]
+
+SEARCH_RULES = ("gumbel", "puct")
+
+
+class MuZeroMetrics(NamedTuple):
+    """What one MuZero iteration (``eval_every`` env steps) measured.
+
+    Attributes:
+      env_steps: int32 env steps collected (summed over the parallel envs).
+      eval_return: mean undiscounted return of ``eval_episodes`` episodes acting by
+        search without exploration noise.
+      train_return: mean return of the self-play episodes that ended in the
+        iteration (NaN if none did).
+      loss: `MuZeroLossMetrics` of the iteration's last update (its ``priorities``
+        averaged).
+      root_value: mean search value at the self-play roots of the iteration.
+      temperature: the action-sampling temperature used (PUCT; 0 for Gumbel).
+      num_nonfinite: int32 non-finite model outputs met by self-play searches.
+    """
+
+    env_steps: jax.Array
+    eval_return: jax.Array
+    train_return: jax.Array
+    loss: MuZeroLossMetrics
+    root_value: jax.Array
+    temperature: jax.Array
+    num_nonfinite: jax.Array
+
+    __repr__ = record_repr
+
+
+def _default_temperature(total_steps):
+    """MuZero's schedule: 1, then 0.5 after half the run, 0.25 after three quarters."""
+    return optax.piecewise_constant_schedule(
+        1.0, {total_steps // 2: 0.5, (3 * total_steps) // 4: 0.5})
+
+
+def muzero(env, model, *, total_steps: int = 50_000, num_envs: int = 8,
+           num_simulations: int = 16, search: str = "gumbel", discount: float = 0.997,
+           unroll_steps: int = 5, n_step: int = 5, batch_size: int = 256,
+           train_every: int = 40, train_steps: int = 10, learning_rate: float = 3e-3,
+           weight_decay: float = 1e-4, grad_clip: float = 5.0, value_coef: float = 0.25,
+           target_update_every: int = 100, reanalyse_fraction: float = 0.0,
+           priority_exponent: float = 1.0, importance_exponent: float = 1.0,
+           capacity: int | None = None, prefill: int | None = None,
+           eval_every: int = 5_000, eval_episodes: int = 8, eval_steps: int | None = None,
+           max_num_considered_actions: int = 16, gumbel_scale: float = 1.0,
+           dirichlet_alpha: float = 0.25, dirichlet_fraction: float = 0.25,
+           temperature: float | Callable | None = None) -> Agent:
+    """Builds the MuZero `Agent`.
+
+    Args:
+      env: an `Env` with Discrete actions.
+      model: a `MuZeroModel` for ``env``'s spaces (`jwm.models.muzero_model`).
+      total_steps: env steps of a full run after the prefill, summed over envs;
+        ``agent.iterations = total_steps // eval_every``.
+      num_envs: environments in self-play, stepped in parallel.
+      num_simulations: simulations per search (self-play, reanalyse, evaluation).
+      search: ``"gumbel"`` (Gumbel MuZero: Gumbel-top-k root with sequential halving,
+        policy targets ``softmax(logits + completed Q)``, acts by the Gumbel argmax)
+        or ``"puct"`` (visit-count targets, Dirichlet root noise, actions sampled at
+        ``temperature``).
+      discount: per-step discount of returns, in the search and the targets.
+      unroll_steps: K, the dynamics steps unrolled per sequence.
+      n_step: steps of the bootstrapped value targets.
+      batch_size: sequences per update.
+      train_every: env steps (summed over envs) between training phases; a multiple of
+        ``num_envs``. The replay ratio is ``train_steps * batch_size / train_every``
+        sequences per env step.
+      train_steps: updates per phase.
+      learning_rate, weight_decay, grad_clip: AdamW and its global-norm clip.
+      value_coef: weight of the value loss.
+      target_update_every: updates between copies of the network to the target
+        network that bootstraps the value targets.
+      reanalyse_fraction: in [0, 1]; that fraction of each batch gets fresh policy
+        targets from a search with the current network.
+      priority_exponent: alpha in (0, 1]: sequences are sampled with probability
+        proportional to ``priority ** alpha`` (priority = value error at the first step;
+        new rows get the largest seen).
+      importance_exponent: beta >= 0 of the importance weights ``(p_min / p) ** beta``
+        (normalised by the batch's largest).
+      capacity: rows the replay keeps (default: the whole run).
+      prefill: self-play steps of the untrained network before the first update
+        (default: enough for one sequence per env).
+      eval_every: env steps between evaluations; a multiple of ``train_every`` that
+        divides ``total_steps``.
+      eval_episodes: evaluation episodes, run in parallel; ``eval_steps`` their
+        length (default the env's time limit).
+      max_num_considered_actions, gumbel_scale: Gumbel MuZero's root (see `mcts`).
+      dirichlet_alpha, dirichlet_fraction: PUCT's root noise.
+      temperature: PUCT's action temperature: a float, a schedule ``f(env_steps)``
+        (an optax schedule), or None for MuZero's 1 / 0.5 / 0.25 after 0 / 50 / 75% of
+        ``total_steps``.
+
+    Returns:
+      an `Agent` (``name="muzero"``) whose ``step`` returns `MuZeroMetrics`; its policy
+      is the search without noise (Gumbel's argmax, or PUCT's most visited action),
+      params ``model_params``.
+    """
+    name = "muzero"
+    _check_parts(name, env, model)
+    total_steps, num_envs, num_simulations, unroll_steps, n_step, batch_size, train_every, \
+        train_steps, target_update_every, eval_every, eval_episodes, \
+        max_num_considered_actions = (check_positive_int(name, p, v) for p, v in (
+            ("total_steps", total_steps), ("num_envs", num_envs),
+            ("num_simulations", num_simulations), ("unroll_steps", unroll_steps),
+            ("n_step", n_step), ("batch_size", batch_size), ("train_every", train_every),
+            ("train_steps", train_steps), ("target_update_every", target_update_every),
+            ("eval_every", eval_every), ("eval_episodes", eval_episodes),
+            ("max_num_considered_actions", max_num_considered_actions)))
+    search = check_choice(name, "search", search, SEARCH_RULES)
+    discount = check_real(name, "discount", discount, low=0.0, high=1.0)
+    learning_rate = check_real(name, "learning_rate", learning_rate, low=0.0, low_open=True)
+    weight_decay = check_real(name, "weight_decay", weight_decay, low=0.0)
+    grad_clip = check_real(name, "grad_clip", grad_clip, low=0.0, low_open=True)
+    value_coef = check_real(name, "value_coef", value_coef, low=0.0)
+    reanalyse_fraction = check_real(name, "reanalyse_fraction", reanalyse_fraction,
+                                    low=0.0, high=1.0)
+    priority_exponent = check_real(name, "priority_exponent", priority_exponent,
+                                   low=0.0, high=1.0, low_open=True)
+    importance_exponent = check_real(name, "importance_exponent", importance_exponent,
+                                     low=0.0)
+    if train_every % num_envs:
+        raise ValueError(f"{name}: train_every ({train_every}) must be a multiple of "
+                         f"num_envs ({num_envs})")
+    if eval_every % train_every or total_steps % eval_every:
+        raise ValueError(f"{name}: eval_every ({eval_every}) must be a multiple of "
+                         f"train_every ({train_every}) and divide total_steps ({total_steps})")
+    if eval_steps is None:
+        eval_steps = env.max_episode_steps
+    eval_steps = check_positive_int(name, "eval_steps (or the env's max_episode_steps)",
+                                    eval_steps)
+    schedule, temperature_config = _temperature(name, temperature, total_steps)
+
+    sequence = unroll_steps + n_step + 1
+    chunk = train_every // num_envs
+    prefill = sequence * num_envs if prefill is None else check_positive_int(
+        name, "prefill", prefill, sequence * num_envs)
+    prefill_chunks = -(-prefill // train_every)
+    if capacity is None:
+        capacity = total_steps + prefill_chunks * train_every
+    rows_per_env = check_positive_int(name, "capacity", capacity, sequence * num_envs) // num_envs
+    reanalysed = int(round(reanalyse_fraction * batch_size))
+
+    replay = flashbax.make_prioritised_trajectory_buffer(
+        add_batch_size=num_envs, sample_batch_size=batch_size, sample_sequence_length=sequence,
+        period=1, min_length_time_axis=sequence, max_length_time_axis=rows_per_env,
+        priority_exponent=priority_exponent)
+    search_options = dict(num_simulations=num_simulations, rule=search,
+                          prior_fn=model.prior_fn, value_fn=model.value_fn, discount=discount,
+                          max_num_considered_actions=max_num_considered_actions,
+                          dirichlet_alpha=dirichlet_alpha)
+    explorer = mcts(model, env.action_space, gumbel_scale=gumbel_scale,
+                    dirichlet_fraction=dirichlet_fraction, **search_options)
+    # Evaluation and reanalyse search without noise: Gumbel's top-k by prior only,
+    # PUCT without Dirichlet noise, acting by the most visited action.
+    greedy = mcts(model, env.action_space, gumbel_scale=0.0, dirichlet_fraction=0.0,
+                  temperature=0.0, **search_options)
+    policy = planner_policy(model, greedy)
+    players = self_play(env, model, explorer, num_envs=num_envs, steps=chunk,
+                        sample_action=search == "puct")
+    tx = optax.chain(optax.clip_by_global_norm(grad_clip),
+                     optax.adamw(learning_rate, weight_decay=weight_decay))
+
+    def update(state: AgentState, key):
+        k_sample, k_reanalyse = jax.random.split(key)
+        params, target_params = state.model_params, state.learner
+        sample = replay.sample(state.buffer, k_sample)
+        rows = sample.experience
+        targets = replay_targets(model, greedy, params, target_params, rows, k_reanalyse,
+                                 discount=discount, n_step=n_step, unroll_steps=unroll_steps,
+                                 reanalysed=reanalysed)
+        probs = jnp.maximum(sample.probabilities, 1e-12)
+        weights = (probs.min() / probs) ** importance_exponent
+        grads, metrics = jax.grad(
+            lambda p: unroll_loss(model, p, rows.obs[:, 0], targets, value_coef=value_coef,
+                                  importance_weights=weights), has_aux=True)(params)
+        updates, opt_state = tx.update(grads, state.model_opt, params)
+        params = optax.apply_updates(params, updates)
+        buffer = replay.set_priorities(state.buffer, sample.indices,
+                                       metrics.priorities + 1e-6)
+        count = state.updates + 1
+        target_params = jax.tree.map(
+            lambda new, old: jnp.where(count % target_update_every == 0, new, old),
+            params, target_params)
+        state = state._replace(model_params=params, model_opt=opt_state, learner=target_params,
+                               buffer=buffer, updates=count)
+        return state, metrics._replace(priorities=metrics.priorities.mean())
+
+    def collect(state: AgentState, key):
+        temp = schedule(state.env_steps)
+        env_carry, rows, finished, nonfinite = players.collect(state.env, state.model_params,
+                                                               key, temp)
+        state = state._replace(env=env_carry, buffer=replay.add(state.buffer, rows),
+                               env_steps=state.env_steps + train_every)
+        return state, (finished, nonfinite, rows.root_value.mean(), temp)
+
+    def phase(state: AgentState, key):
+        k_collect, k_train = jax.random.split(key)
+        state, collected = collect(state, k_collect)
+        state, losses = jax.lax.scan(update, state, jax.random.split(k_train, train_steps))
+        return state, (collected, jax.tree.map(lambda x: x[-1], losses))
+
+    def init(key) -> AgentState:
+        key, k_model, k_env, k_prefill = jax.random.split(
+            as_typed_key(key, where=f"{name}.init"), 4)
+        params = model.init(k_model)
+        env_carry = players.init(k_env)
+        rows = jax.eval_shape(lambda: players.collect(env_carry, params, k_prefill, 1.0)[1])
+        example = jax.tree.map(lambda s: jnp.zeros(s.shape[2:], s.dtype), rows)
+        zero = jnp.zeros((), jnp.int32)
+        state = AgentState(key=key, iteration=zero, env_steps=zero, updates=zero,
+                           model_params=params, model_opt=tx.init(params), learner=params,
+                           buffer=replay.init(example), env=env_carry)
+        state, _ = jax.lax.scan(lambda s, k: (collect(s, k)[0], None), state,
+                                jax.random.split(k_prefill, prefill_chunks))
+        # The prefill is not part of the run's env-step budget.
+        return strong_types(state._replace(env_steps=zero))
+
+    def step(state: AgentState):
+        key, k_phases, k_eval = jax.random.split(state.key, 3)
+        state, ((finished, nonfinite, root_value, temp), losses) = jax.lax.scan(
+            phase, state, jax.random.split(k_phases, eval_every // train_every))
+        eval_return = evaluate(env, policy, state.model_params, k_eval,
+                               episodes=eval_episodes, num_steps=eval_steps).mean()
+        ended = ~jnp.isnan(finished)
+        count = ended.sum()
+        metrics = MuZeroMetrics(
+            env_steps=state.env_steps, eval_return=eval_return,
+            train_return=jnp.where(count > 0, jnp.where(ended, finished, 0.0).sum()
+                                   / jnp.maximum(count, 1), jnp.nan),
+            loss=jax.tree.map(lambda x: x[-1], losses), root_value=root_value.mean(),
+            temperature=jnp.where(search == "puct", temp[-1], 0.0),
+            num_nonfinite=nonfinite.sum())
+        return state._replace(key=key, iteration=state.iteration + 1), metrics
+
+    config = dict(env=env.name, total_steps=total_steps, num_envs=num_envs,
+                  num_simulations=num_simulations, search=search, discount=discount,
+                  unroll_steps=unroll_steps, n_step=n_step, batch_size=batch_size,
+                  train_every=train_every, train_steps=train_steps,
+                  learning_rate=learning_rate, weight_decay=weight_decay, grad_clip=grad_clip,
+                  value_coef=value_coef, target_update_every=target_update_every,
+                  reanalyse_fraction=reanalyse_fraction,
+                  priority_exponent=priority_exponent,
+                  importance_exponent=importance_exponent, capacity=capacity, prefill=prefill,
+                  eval_every=eval_every, eval_episodes=eval_episodes, eval_steps=eval_steps,
+                  max_num_considered_actions=max_num_considered_actions,
+                  gumbel_scale=gumbel_scale, dirichlet_alpha=dirichlet_alpha,
+                  dirichlet_fraction=dirichlet_fraction, temperature=temperature_config,
+                  replay_ratio=train_steps * batch_size / train_every,
+                  model=part_config(model))
+    return Agent(name=name, init=init, step=step, iterations=total_steps // eval_every,
+                 policy=policy, policy_params=lambda state: state.model_params, config=config)
+
+
+def replay_targets(model, planner, params, target_params, rows, key, *, discount,
+                   n_step: int, unroll_steps: int, reanalysed: int) -> UnrollTargets:
+    """The `UnrollTargets` ``[B]`` of replayed sequences.
+
+    Args:
+      model: the `MuZeroModel`.
+      planner: the search that reanalyses (an `mcts` over ``model``).
+      params, target_params: the current network (reanalyse) and the target network
+        (value bootstraps).
+      rows: `SearchRow` ``[B, L]``, ``L = unroll_steps + n_step + 1``.
+      key: PRNG key of the reanalyse searches.
+      discount, n_step, unroll_steps: as in `muzero`.
+      reanalysed: static; the first ``reanalysed`` sequences get the policies of a fresh
+        search of their first ``unroll_steps + 1`` observations with ``params`` as
+        targets, instead of the stored ones (MuZero Reanalyse).
+    """
+    search_policy = rows.search_policy
+    if reanalysed:
+        obs = jax.tree.map(lambda x: x[:reanalysed, :unroll_steps + 1], rows.obs)
+        flat = jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), obs)
+
+        def search(o, k):
+            return planner.plan((), params, model.encode(params, o), k)[2].action_weights
+
+        fresh = jax.vmap(search)(flat, jax.random.split(key, reanalysed * (unroll_steps + 1)))
+        search_policy = search_policy.at[:reanalysed, :unroll_steps + 1].set(
+            fresh.reshape((reanalysed, unroll_steps + 1) + fresh.shape[1:]))
+    bootstrap = jax.lax.stop_gradient(
+        model.value_fn(target_params, model.represent(target_params, rows.obs)))
+    return jax.vmap(lambda a, r, te, tr, p, v: unroll_targets(
+        a, r, te, tr, p, v, discount=discount, n_step=n_step, unroll_steps=unroll_steps))(
+        rows.action, rows.reward, rows.terminated, rows.truncated, search_policy, bootstrap)
+
+
+def _check_parts(name, env, model):
+    if not (hasattr(env.action_space, "n") and tuple(env.action_space.shape) == ()):
+        raise TypeError(f"{name}: env must have a Discrete action space, got "
+                        f"{env.action_space!r}")
+    for field in ("represent", "recurrent", "predict", "prior_fn", "value_fn", "scalar"):
+        if not callable(getattr(model, field, None)):
+            raise TypeError(f"{name}: model must be a MuZeroModel "
+                            f"(jwm.models.muzero_model), missing {field!r}")
+    if tuple(env.observation_space.shape) != tuple(model.obs_shape):
+        raise ValueError(f"{name}: the env's observations have shape "
+                         f"{tuple(env.observation_space.shape)} but the model was built for "
+                         f"{tuple(model.obs_shape)}")
+    if int(env.action_space.n) != model.num_actions:
+        raise ValueError(f"{name}: the env has {int(env.action_space.n)} actions but the "
+                         f"model was built for {model.num_actions}")
+
+
+def _temperature(name, temperature, total_steps):
+    """``(schedule(env_steps) -> T, its config entry)``."""
+    if temperature is None:
+        return _default_temperature(total_steps), "1/0.5/0.25 at 0/50/75% of total_steps"
+    if callable(temperature):
+        return temperature, getattr(temperature, "__name__", "schedule")
+    value = check_real(name, "temperature", temperature, low=0.0)
+    return (lambda env_steps: jnp.float32(value)), value

@@ -1,0 +1,235 @@
+"""MuZero's model (Schrittwieser et al., 2020): representation, dynamics and prediction.
+
+    latent = represent(obs)                         # h: observation -> hidden state
+    latent', reward_logits = recurrent(latent, a)   # g: dynamics, next state and reward
+    policy_logits, value_logits = predict(latent)   # f: prior policy and value
+
+Trained end to end on K-step unrolls (`jwm.models.muzero_loss`) so that its predictions
+serve the search, not to reconstruct observations. Hidden states are min-max scaled to
+[0, 1] after ``h`` and after every ``g`` (as in the paper), which keeps the dynamics'
+inputs in one range however deep the search unrolls. Rewards and values are categorical
+over integer bins of ``value_transform(x)`` (MuZero's ``h(x)``), two-hot encoded
+(`jwm.models.twohot`).
+
+It is a `WorldModel`, and its ``prior_fn``/``value_fn`` plug into `jwm.planners.mcts`
+unchanged; CEM and MPPI can plan in it too (its ``step`` returns discount 1: a learned
+model does not know where episodes end, its reward and value heads learn 0 there).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jwm.keys import with_typed_key
+from jwm.models.base import WorldModel
+from jwm.models.checks import check_shape
+from jwm.models.ensemble import _positive_int
+from jwm.models.layers import NormMLP, layer_norm
+from jwm.models.twohot import value_transform, value_transform_inverse
+
+__all__ = ["MuZeroModel", "muzero_model"]
+
+
+def _min_max_scale(latent):
+    """Each hidden vector scaled to [0, 1] over its last axis (MuZero appendix G)."""
+    low = latent.min(axis=-1, keepdims=True)
+    high = latent.max(axis=-1, keepdims=True)
+    return (latent - low) / jnp.maximum(high - low, 1e-5)
+
+
+class _ResidualBlock(nn.Module):
+    channels: int
+
+    @nn.compact
+    def __call__(self, x):
+        y = nn.relu(layer_norm()(nn.Conv(self.channels, (3, 3), use_bias=False)(x)))
+        y = layer_norm()(nn.Conv(self.channels, (3, 3), use_bias=False)(y))
+        return nn.relu(x + y)
+
+
+class _ResidualTorso(nn.Module):
+    """``[..., H, W, C] -> [..., out]``: a 3x3 stem, residual blocks, a dense layer.
+    Small boards and MinAtar frames (10x10) are kept at full resolution."""
+
+    channels: int
+    blocks: int
+    out: int
+
+    @nn.compact
+    def __call__(self, x):
+        lead = x.shape[:-3]
+        x = x.reshape((-1,) + x.shape[-3:])
+        x = nn.relu(layer_norm()(nn.Conv(self.channels, (3, 3), use_bias=False)(x)))
+        for _ in range(self.blocks):
+            x = _ResidualBlock(self.channels)(x)
+        x = nn.Dense(self.out)(x.reshape((x.shape[0], -1)))
+        return x.reshape(lead + (self.out,))
+
+
+class _MuZeroNet(nn.Module):
+    obs_shape: tuple
+    num_actions: int
+    latent_size: int
+    hidden_sizes: tuple
+    num_bins: int
+    channels: int
+    blocks: int
+
+    def setup(self):
+        if len(self.obs_shape) == 3:
+            self.representation = _ResidualTorso(self.channels, self.blocks, self.latent_size)
+        else:
+            self.representation = NormMLP(self.hidden_sizes, None, self.latent_size)
+        self.dynamics = NormMLP(self.hidden_sizes, None, self.latent_size)
+        # Reward, value and policy heads start at 0: expected reward and value 0 and a
+        # uniform prior, so an untrained network searches like plain MCTS.
+        self.reward_head = NormMLP(self.hidden_sizes, None, self.num_bins, zero_out=True)
+        self.value_head = NormMLP(self.hidden_sizes, None, self.num_bins, zero_out=True)
+        self.policy_head = NormMLP(self.hidden_sizes, None, self.num_actions, zero_out=True)
+
+    def represent(self, obs):
+        obs = obs.astype(jnp.float32)
+        if len(self.obs_shape) != 3:
+            obs = obs.reshape(obs.shape[:obs.ndim - len(self.obs_shape)] + (-1,))
+        return _min_max_scale(self.representation(obs))
+
+    def recurrent(self, latent, action):
+        x = jnp.concatenate([latent, jax.nn.one_hot(action, self.num_actions)], axis=-1)
+        return _min_max_scale(self.dynamics(x)), self.reward_head(x)
+
+    def predict(self, latent):
+        return self.policy_head(latent), self.value_head(latent)
+
+    def __call__(self, obs, action):
+        latent = self.represent(obs)
+        latent, reward = self.recurrent(latent, action)
+        return self.predict(latent), reward
+
+
+@dataclasses.dataclass(frozen=True)
+class MuZeroModel(WorldModel):
+    """MuZero's three networks as a `WorldModel`, with what training needs beside it.
+
+    World-model fields: ``init(key) -> params``; ``encode(params, obs [*obs_shape]) ->
+    latent [latent_size]`` (``h``); ``step(params, latent, action, key) -> (latent,
+    reward, 1.0)`` (``g``; the reward is the categorical mean, ``key`` unused).
+
+    Extra fields (pure; leading batch axes allowed):
+      represent: ``represent(params, obs [..., *obs_shape]) -> [..., latent_size]``.
+      recurrent: ``recurrent(params, latent, action int32 [...]) -> (latent,
+        reward_logits [..., num_bins])``.
+      predict: ``predict(params, latent) -> (policy_logits [..., A], value_logits
+        [..., num_bins])``.
+      prior_fn: ``prior_fn(params, latent) -> [A]`` policy logits, for `mcts`.
+      value_fn: ``value_fn(params, latent) -> scalar``, the categorical mean, for `mcts`.
+      scalar: ``scalar(logits [..., num_bins]) -> [...]``, a reward or value.
+      bins: ``[num_bins]`` support in ``value_transform`` space (integers ``-S..S``).
+      obs_shape, num_actions, latent_size: the shapes it was built for.
+      config: the hyperparameters, as a dict.
+    """
+
+    represent: Callable = None
+    recurrent: Callable = None
+    predict: Callable = None
+    prior_fn: Callable = None
+    value_fn: Callable = None
+    scalar: Callable = None
+    bins: Any = None
+    obs_shape: tuple = ()
+    num_actions: int = 0
+    latent_size: int = 0
+    config: Any = None
+
+
+def muzero_model(observation_space, action_space, *, latent_size: int = 64,
+                 hidden_sizes: tuple = (128,), support: int = 20, channels: int = 32,
+                 blocks: int = 2) -> MuZeroModel:
+    """Builds a `MuZeroModel` for the given spaces.
+
+    Args:
+      observation_space: a `Box` of vectors ``[d]`` (MLP representation) or of images
+        and boards ``[H, W, C]`` (residual CNN: MinAtar, pgx boards; booleans are cast
+        to float).
+      action_space: a `Discrete(n)`.
+      latent_size: size of the hidden state.
+      hidden_sizes: widths of the hidden layers of every MLP (representation of vector
+        observations, dynamics, and the reward, value and policy heads), each layer
+        Dense, LayerNorm, SiLU.
+      support: rewards and values are categorical over the ``2 * support + 1``
+        integers ``-support..support`` of ``value_transform`` space; 20 covers returns
+        up to about 425 (``value_transform(425) = 20.06``); larger ones are clipped.
+      channels, blocks: width and residual blocks of the CNN for ``[H, W, C]``
+        observations.
+
+    ``encode`` and ``represent`` raise ValueError for an observation that is not
+    ``[..., *obs_shape]``; ``step`` for an action that is not a scalar.
+    """
+    name = "muzero_model"
+    for param, value in (("latent_size", latent_size), ("support", support),
+                         ("channels", channels), ("blocks", blocks)):
+        _positive_int(name, param, value)
+    hidden_sizes = tuple(hidden_sizes) if isinstance(hidden_sizes, (tuple, list)) else None
+    if not hidden_sizes or any(isinstance(w, bool) or not isinstance(w, (int, np.integer))
+                               or w < 1 for w in hidden_sizes):
+        raise ValueError(f"{name}: hidden_sizes must be a non-empty tuple of positive ints")
+    hidden_sizes = tuple(int(w) for w in hidden_sizes)
+    if not (hasattr(action_space, "n") and tuple(getattr(action_space, "shape", ())) == ()):
+        raise TypeError(f"{name}: action_space must be a Discrete space, got {action_space!r}")
+    obs_shape = tuple(getattr(observation_space, "shape", None) or ())
+    if not hasattr(observation_space, "low") or len(obs_shape) not in (1, 3):
+        raise TypeError(f"{name}: observation_space must be a Box of vectors [d] or of "
+                        f"images/boards [H, W, C], got {observation_space!r}")
+    num_actions = int(action_space.n)
+    net = _MuZeroNet(obs_shape=obs_shape, num_actions=num_actions, latent_size=latent_size,
+                     hidden_sizes=hidden_sizes, num_bins=2 * support + 1, channels=channels,
+                     blocks=blocks)
+    bins = jnp.arange(-support, support + 1, dtype=jnp.float32)
+
+    def scalar(logits):
+        expected = jnp.sum(jax.nn.softmax(logits, axis=-1) * bins, axis=-1)
+        return value_transform_inverse(expected)
+
+    def init(key):
+        return net.init(key, jnp.zeros(obs_shape, jnp.float32), jnp.zeros((), jnp.int32))
+
+    def represent(params, obs):
+        lead = np.shape(obs)[:max(np.ndim(obs) - len(obs_shape), 0)]
+        check_shape(f"{name}.represent", "obs", obs, obs_shape, lead=lead)
+        return net.apply(params, jnp.asarray(obs), method="represent")
+
+    def encode(params, obs):
+        check_shape(f"{name}.encode", "obs", obs, obs_shape)
+        return net.apply(params, jnp.asarray(obs), method="represent")
+
+    def recurrent(params, latent, action):
+        return net.apply(params, latent, jnp.asarray(action, jnp.int32), method="recurrent")
+
+    def predict(params, latent):
+        return net.apply(params, latent, method="predict")
+
+    def step(params, latent, action, key):
+        del key
+        check_shape(f"{name}.step", "action", action, ())
+        latent, reward_logits = recurrent(params, latent, action)
+        return latent, scalar(reward_logits), jnp.ones((), jnp.float32)
+
+    def prior_fn(params, latent):
+        return predict(params, latent)[0]
+
+    def value_fn(params, latent):
+        return scalar(predict(params, latent)[1])
+
+    config = dict(kind="muzero", latent_size=latent_size, hidden_sizes=list(hidden_sizes),
+                  support=support, channels=channels, blocks=blocks,
+                  representation="resnet" if len(obs_shape) == 3 else "mlp")
+    return MuZeroModel(init=with_typed_key(init, 0, where=f"{name}.init"), encode=encode, step=step, represent=represent,
+                       recurrent=recurrent, predict=predict, prior_fn=prior_fn,
+                       value_fn=value_fn, scalar=scalar, bins=bins, obs_shape=obs_shape,
+                       num_actions=num_actions, latent_size=latent_size, config=config)
+
