@@ -145,10 +145,35 @@ def run(settings: dict, max_env_steps: int, seed: int, threads: int) -> dict:
         policy = entry.train_muzero([cfg, ccfg], seed=seed, max_env_step=max_env_steps)
         total = time.perf_counter() - start
         counts = _parameter_counts(policy)
+        effective = _effective_config(policy, settings["env_id"])
     finally:
         os.chdir(cwd)
         shutil.rmtree(workdir, ignore_errors=True)
-    return _summary(events, total, counts, settings, max_env_steps, seed, threads)
+    result = _summary(events, total, counts, settings, max_env_steps, seed, threads)
+    result["effective_config"] = effective
+    return result
+
+
+def _effective_config(policy, env_id: str) -> dict:
+    """The merged config values the run used (read back from the policy)."""
+    import gymnasium
+
+    cfg = policy._cfg
+    keys = ("num_simulations", "batch_size", "num_unroll_steps", "td_steps",
+            "update_per_collect", "replay_ratio", "reanalyze_ratio", "discount_factor",
+            "use_priority", "optim_type", "learning_rate", "weight_decay", "grad_clip_value",
+            "target_update_freq", "game_segment_length", "n_episode", "collector_env_num",
+            "ssl_loss_weight", "value_loss_weight", "root_dirichlet_alpha",
+            "root_noise_weight", "fixed_temperature_value", "mcts_ctree", "device")
+    model_keys = ("model_type", "latent_state_dim", "reward_head_hidden_channels",
+                  "value_head_hidden_channels", "policy_head_hidden_channels",
+                  "support_scale", "reward_support_size", "value_support_size",
+                  "self_supervised_learning_loss", "norm_type", "res_connection_in_dynamics")
+    out = {k: cfg.get(k) for k in keys}
+    out["model"] = {k: cfg.model.get(k) for k in model_keys}
+    out["env_id"] = env_id
+    out["gymnasium_max_episode_steps"] = gymnasium.spec(env_id).max_episode_steps
+    return json.loads(json.dumps(out, default=str))
 
 
 def _summary(events, total, counts, settings, max_env_steps, seed, threads) -> dict:

@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 
-import numpy as np
-
 from jwm import runs
 from jwm.recipes import DREAMER, run_recipe
 
@@ -39,18 +37,8 @@ def main(argv=None) -> dict:
     _, _, record = run_recipe(DREAMER, args.env, seeds=args.seeds, seed=args.seed,
                               overrides={"loop": loop} if loop else None,
                               checkpoint_dir=args.checkpoint_dir)
-    target = TARGETS.get(args.env)
-    if target is not None:
-        record["target"] = runs.target_summary(record, *target)
-    returns = np.asarray(record["eval_returns"])
-    name = "dreamer_" + args.env.split(":")[-1]
-    runs.write_json(os.path.join(args.out, name + ".json"), record)
-    runs.plot_learning_curves(record, os.path.join(args.out, name + ".png"),
-                              target=None if target is None else target[0])
-    print(f"{args.env}: mean eval return per point "
-          + " ".join(f"{x:.0f}" for x in returns.mean(0)))
-    print(f"env steps {record['env_steps']}")
-    print(f"target {record.get('target')}, wall {record['wall_time_s']:.0f} s")
+    runs.save_experiment(record, args.out, "dreamer_" + args.env.split(":")[-1],
+                         TARGETS.get(args.env))
     return record
 
 

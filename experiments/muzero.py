@@ -14,8 +14,6 @@ import argparse
 import json
 import os
 
-import numpy as np
-
 from jwm import runs
 from jwm.recipes import MUZERO, run_recipe
 
@@ -43,18 +41,8 @@ def main(argv=None) -> dict:
     _, _, record = run_recipe(MUZERO, args.env, seeds=args.seeds, seed=args.seed,
                               overrides={"loop": loop} if loop else None,
                               checkpoint_dir=args.checkpoint_dir)
-    target = TARGETS.get(args.env)
-    if target is not None:
-        record["target"] = runs.target_summary(record, *target)
-    returns = np.asarray(record["eval_returns"])
-    name = "muzero_" + args.env.split(":")[-1] + args.tag
-    runs.write_json(os.path.join(args.out, name + ".json"), record)
-    runs.plot_learning_curves(record, os.path.join(args.out, name + ".png"),
-                              target=None if target is None else target[0])
-    print(f"{args.env}: mean eval return per point "
-          + " ".join(f"{x:.0f}" for x in returns.mean(0)))
-    print(f"env steps {record['env_steps']}")
-    print(f"target {record.get('target')}, wall {record['wall_time_s']:.0f} s")
+    runs.save_experiment(record, args.out, "muzero_" + args.env.split(":")[-1] + args.tag,
+                         TARGETS.get(args.env))
     return record
 
 

@@ -81,3 +81,25 @@ def test_wilson_interval_and_bad_input():
         random_player(jwm.envs.make("gymnax:CartPole-v1"))
     with pytest.raises(ValueError, match="games"):
         match(TTT, random_player(TTT), random_player(TTT), jax.random.key(0), games=0)
+
+
+def test_alphazero_self_play_moves_only_on_free_cells():
+    model = jwm.models.alphazero_model(TTT, features=8, hidden_sizes=(8,), support=2)
+    agent = jwm.agents.muzero(TTT, model, unroll_steps=0, n_step=9, discount=1.0,
+                              total_steps=64, eval_every=32, num_envs=4, train_every=16,
+                              train_steps=1, batch_size=8, num_simulations=4, eval_episodes=4)
+    assert agent.name == "alphazero" and agent.config["two_player"]
+    state, metrics = jax.jit(agent.run, compiler_options=FAST_COMPILE)(jax.random.key(0))
+    rows = state.buffer.experience
+    written = np.asarray(rows.search_policy.sum(-1) > 0)      # rows the replay holds
+    cells = np.asarray(rows.obs).reshape(rows.obs.shape[:2] + (9, 2))
+    chosen = np.take_along_axis(cells, np.asarray(rows.action)[..., None, None], 2)[..., 0, :]
+    assert written.sum() > 64 and not chosen[written].any()   # the chosen cell was empty
+    # The search policy puts no weight on occupied cells either.
+    occupied = cells.sum(-1) > 0
+    assert np.abs(np.asarray(rows.search_policy)[written][occupied[written]]).max() < 1e-6
+    assert np.all(np.abs(metrics.eval_return) <= 1.0)
+    with pytest.raises(ValueError, match="unroll_steps must be 0"):
+        jwm.agents.muzero(TTT, model, unroll_steps=5)
+    with pytest.raises(ValueError, match="reanalyse_fraction"):
+        jwm.agents.muzero(TTT, model, unroll_steps=0, reanalyse_fraction=0.5)

@@ -248,3 +248,25 @@ def test_the_model_plans_with_shooting_planners_too():
     latent = SMALL.encode(params, jnp.zeros(4))
     action, _, info = planner.plan(planner.init(None), params, latent, jax.random.PRNGKey(1))
     assert int(action) in (0, 1) and np.isfinite(info.predicted_return)
+
+
+def test_a_tiny_run_learns_to_balance():
+    """4,000 env steps with small networks: the untrained search balances ~10 steps;
+    after training it holds the pole many times longer (measured 148-200 of 200 on
+    seeds 0-2)."""
+    model = muzero_model(CARTPOLE.observation_space, CARTPOLE.action_space, latent_size=16,
+                         hidden_sizes=(32,), support=10)
+    agent = muzero(CARTPOLE, model, total_steps=4000, eval_every=2000, num_envs=8,
+                   num_simulations=8, batch_size=64, train_every=40, train_steps=10,
+                   eval_episodes=4, eval_steps=200, discount=0.99)
+    state = jax.jit(agent.init, compiler_options=FAST_COMPILE)(jax.random.key(0))
+    evaluate = jax.jit(lambda p, k: jwm.agents.evaluate(CARTPOLE, agent.policy, p, k,
+                                                        episodes=4, num_steps=200),
+                       compiler_options=FAST_COMPILE)
+    before = float(evaluate(state.model_params, jax.random.key(7)).mean())
+    _, metrics = jax.jit(lambda s: jax.lax.scan(lambda c, _: agent.step(c), s, None,
+                                                length=agent.iterations),
+                         compiler_options=FAST_COMPILE)(state)
+    assert before < 20
+    assert float(metrics.eval_return[-1]) >= max(100.0, 5 * before)
+    assert int(metrics.num_nonfinite.sum()) == 0

@@ -34,7 +34,8 @@ def test_unknown_or_misshapen_settings_are_errors():
 @pytest.mark.parametrize("name", sorted(RECIPES))
 def test_every_recipe_builds_its_agent_with_the_recipe_recorded(name):
     recipe = RECIPES[name]
-    env = {"dreamer": "gymnax:CartPole-v1", "muzero": "gymnax:CartPole-v1"}.get(
+    env = {"dreamer": "gymnax:CartPole-v1", "muzero": "gymnax:CartPole-v1",
+           "alphazero": "pgx:tic_tac_toe"}.get(
         name, "gymnax:Pendulum-v1")
     agent = recipe.agent(recipe.config(env))
     assert agent.name == name and agent.iterations >= 1

@@ -1,6 +1,6 @@
 """The ``jwm`` command.
 
-``jwm pets|svg|dreamer|muzero`` trains an agent from its recipe (`jwm.recipes`) through
+``jwm pets|svg|dreamer|muzero|alphazero`` trains an agent from its recipe (`jwm.recipes`) through
 `jwm.train`: seeds vmapped in one program, a progress bar, checkpoints in
 ``--checkpoint-dir`` (re-running the same command resumes, also after ``kill -9``;
 Ctrl-C checkpoints and writes the results so far), a results JSON (``--out``) and a
@@ -21,7 +21,8 @@ __all__ = ["main", "build_planner"]
 
 PLANNERS = ("cem", "mppi", "random", "mcts")
 DEFAULT_ENVS = {"pets": "gymnax:Pendulum-v1", "svg": "gymnax:Pendulum-v1",
-                "dreamer": "gymnax:CartPole-v1", "muzero": "gymnax:CartPole-v1"}
+                "dreamer": "gymnax:CartPole-v1", "muzero": "gymnax:CartPole-v1",
+                "alphazero": "pgx:tic_tac_toe"}
 INTERRUPTED = 130  # the shell's code for a run stopped by SIGINT
 
 
@@ -80,6 +81,10 @@ SHORTCUTS = {
                ("--search", "loop.search", str, "gumbel | puct"),
                ("--reanalyse", "loop.reanalyse_fraction", float,
                 "fraction of each batch re-searched for fresh policy targets")],
+    "alphazero": [("--steps", "loop.total_steps", int, "self-play plies"),
+                  ("--eval-every", "loop.eval_every", int, "plies per iteration"),
+                  ("--simulations", "loop.num_simulations", int, "simulations per search"),
+                  ("--search", "loop.search", str, "gumbel | puct")],
 }
 
 

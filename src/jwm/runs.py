@@ -10,7 +10,7 @@ import os
 import numpy as np
 
 __all__ = ["baseline_returns", "write_json", "plot_learning_curves", "device_name",
-           "target_summary"]
+           "target_summary", "save_experiment"]
 
 
 def device_name() -> str:
@@ -96,3 +96,18 @@ def target_summary(record: dict, threshold: float, budget: int) -> dict:
             "mean_reaches_at_env_steps": reach.get("mean_steps"),
             "mean_stays_from_env_steps": reach.get("mean_sustained_steps"),
             "seeds_reaching": reach.get("seeds_reaching", 0)}
+
+
+def save_experiment(record: dict, out_dir: str, name: str, target: tuple | None = None) -> None:
+    """Writes ``<out_dir>/<name>.json`` and its learning-curve PNG and prints a summary;
+    with ``target = (return, env_steps)`` the record gets its `target_summary` first."""
+    if target is not None:
+        record["target"] = target_summary(record, *target)
+    write_json(os.path.join(out_dir, name + ".json"), record)
+    plot_learning_curves(record, os.path.join(out_dir, name + ".png"),
+                         target=None if target is None else target[0])
+    returns = np.asarray(record["eval_returns"], np.float64)
+    print(f"{record['env']}: mean eval return per point "
+          + " ".join(f"{x:.0f}" for x in returns.mean(0)))
+    print(f"env steps {record['env_steps']}")
+    print(f"target {record.get('target')}, wall {record['wall_time_s']:.0f} s")

@@ -7,7 +7,8 @@ import inspect
 
 from jwm.models.fit import fit
 
-__all__ = ["check_spaces", "fit_options_checked", "buffer_capacity", "part_config"]
+__all__ = ["check_spaces", "fit_options_checked", "buffer_capacity", "part_config",
+           "check_schedule"]
 
 
 def check_spaces(name, env, model):
@@ -53,3 +54,15 @@ def part_config(part):
     it goes into the agent's config, which identifies a run's checkpoints."""
     config = getattr(part, "config", None)
     return dict(config) if isinstance(config, dict) else None
+
+
+def check_schedule(name, *, num_envs, train_every, eval_every, total_steps):
+    """The loop of the parallel-env agents (Dreamer, MuZero): ``train_every`` env steps
+    split evenly over ``num_envs``, a whole number of training phases per evaluation
+    and of evaluations per run."""
+    if train_every % num_envs:
+        raise ValueError(f"{name}: train_every ({train_every}) must be a multiple of "
+                         f"num_envs ({num_envs})")
+    if eval_every % train_every or total_steps % eval_every:
+        raise ValueError(f"{name}: eval_every ({eval_every}) must be a multiple of "
+                         f"train_every ({train_every}) and divide total_steps ({total_steps})")

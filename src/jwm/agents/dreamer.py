@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jwm.agents.checks import part_config
+from jwm.agents.checks import check_schedule, part_config
 from jwm.agents.contract import Agent, AgentState, check_positive_int
 from jwm.agents.episode import evaluate
 from jwm.agents.policy import Policy
@@ -117,12 +117,8 @@ def dreamer(env, model, behavior, *, total_steps: int = 100_000, num_envs: int =
             ("train_steps", train_steps), ("batch_size", batch_size), ("seq_len", seq_len),
             ("eval_every", eval_every), ("eval_episodes", eval_episodes)))
     prefill = check_positive_int(name, "prefill", prefill, 0)
-    if train_every % num_envs:
-        raise ValueError(f"{name}: train_every ({train_every}) must be a multiple of "
-                         f"num_envs ({num_envs})")
-    if eval_every % train_every or total_steps % eval_every:
-        raise ValueError(f"{name}: eval_every ({eval_every}) must be a multiple of "
-                         f"train_every ({train_every}) and divide total_steps ({total_steps})")
+    check_schedule(name, num_envs=num_envs, train_every=train_every, eval_every=eval_every,
+                   total_steps=total_steps)
     if eval_steps is None:
         eval_steps = env.max_episode_steps
     if eval_steps is None or eval_steps < 1:

@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jwm.agents.checks import part_config
+from jwm.agents.checks import check_schedule, part_config
 from jwm.agents.contract import Agent, AgentState, check_positive_int, strong_types
 from jwm.agents.episode import evaluate
 from jwm.agents.policy import planner_policy
@@ -50,9 +50,10 @@ class MuZeroMetrics(NamedTuple):
     Attributes:
       env_steps: int32 env steps collected (summed over the parallel envs).
       eval_return: mean undiscounted return of ``eval_episodes`` episodes acting by
-        search without exploration noise.
+        search without exploration noise (two-player games: the mean outcome against
+        the opponent).
       train_return: mean return of the self-play episodes that ended in the
-        iteration (NaN if none did).
+        iteration (NaN if none did; two-player games: the fraction decisive).
       loss: `MuZeroLossMetrics` of the iteration's last update (its ``priorities``
         averaged).
       root_value: mean search value at the self-play roots of the iteration.
@@ -88,7 +89,7 @@ def muzero(env, model, *, total_steps: int = 50_000, num_envs: int = 8,
            eval_every: int = 5_000, eval_episodes: int = 8, eval_steps: int | None = None,
            max_num_considered_actions: int = 16, gumbel_scale: float = 1.0,
            dirichlet_alpha: float = 0.25, dirichlet_fraction: float = 0.25,
-           temperature: float | Callable | None = None) -> Agent:
+           temperature: float | Callable | None = None, opponent=None) -> Agent:
     """Builds the MuZero `Agent`.
 
     Args:
@@ -133,23 +134,41 @@ def muzero(env, model, *, total_steps: int = 50_000, num_envs: int = 8,
       temperature: PUCT's action temperature: a float, a schedule ``f(env_steps)``
         (an optax schedule), or None for MuZero's 1 / 0.5 / 0.25 after 0 / 50 / 75% of
         ``total_steps``.
+      opponent: two-player games only: the ``(Policy, params)`` evaluated against
+        (default `jwm.eval.random_player`).
+
+    AlphaZero is this agent with `jwm.models.alphazero_model` (the true rules as the
+    dynamics, ``unroll_steps=0``). In a two-player game (``env.num_players == 2``)
+    self-play plays both sides with one network, value targets flip sign every ply
+    (the discount of the targets is ``-discount``), ``eval_return`` is the mean outcome
+    (+1 win, 0 draw, -1 loss) of ``eval_episodes`` games against ``opponent``, half of
+    them moving first, and ``train_return`` the fraction of decisive self-play games.
 
     Returns:
-      an `Agent` (``name="muzero"``) whose ``step`` returns `MuZeroMetrics`; its policy
+      an `Agent` (``name="muzero"``, or ``"alphazero"`` with the true rules as model)
+      whose ``step`` returns `MuZeroMetrics`; its policy
       is the search without noise (Gumbel's argmax, or PUCT's most visited action),
       params ``model_params``.
     """
-    name = "muzero"
+    name = "muzero" if getattr(model, "recurrent", None) is not None else "alphazero"
     _check_parts(name, env, model)
-    total_steps, num_envs, num_simulations, unroll_steps, n_step, batch_size, train_every, \
+    total_steps, num_envs, num_simulations, n_step, batch_size, train_every, \
         train_steps, target_update_every, eval_every, eval_episodes, \
         max_num_considered_actions = (check_positive_int(name, p, v) for p, v in (
             ("total_steps", total_steps), ("num_envs", num_envs),
-            ("num_simulations", num_simulations), ("unroll_steps", unroll_steps),
-            ("n_step", n_step), ("batch_size", batch_size), ("train_every", train_every),
+            ("num_simulations", num_simulations), ("n_step", n_step),
+            ("batch_size", batch_size), ("train_every", train_every),
             ("train_steps", train_steps), ("target_update_every", target_update_every),
             ("eval_every", eval_every), ("eval_episodes", eval_episodes),
             ("max_num_considered_actions", max_num_considered_actions)))
+    unroll_steps = check_positive_int(name, "unroll_steps", unroll_steps, 0)
+    learned = model.recurrent is not None
+    if learned and unroll_steps == 0:
+        raise ValueError(f"{name}: unroll_steps must be >= 1 for a learned model (its "
+                         "dynamics learn only from unrolls)")
+    if not learned and unroll_steps:
+        raise ValueError(f"{name}: unroll_steps must be 0 for a model whose dynamics are "
+                         f"the true rules (jwm.models.alphazero_model), got {unroll_steps}")
     search = check_choice(name, "search", search, SEARCH_RULES)
     discount = check_real(name, "discount", discount, low=0.0, high=1.0)
     learning_rate = check_real(name, "learning_rate", learning_rate, low=0.0, low_open=True)
@@ -158,21 +177,23 @@ def muzero(env, model, *, total_steps: int = 50_000, num_envs: int = 8,
     value_coef = check_real(name, "value_coef", value_coef, low=0.0)
     reanalyse_fraction = check_real(name, "reanalyse_fraction", reanalyse_fraction,
                                     low=0.0, high=1.0)
+    if reanalyse_fraction and model.observes_state:
+        raise ValueError(f"{name}: reanalyse_fraction must be 0 when the model searches from "
+                         "env states (the replay keeps observations, not states)")
     priority_exponent = check_real(name, "priority_exponent", priority_exponent,
                                    low=0.0, high=1.0, low_open=True)
     importance_exponent = check_real(name, "importance_exponent", importance_exponent,
                                      low=0.0)
-    if train_every % num_envs:
-        raise ValueError(f"{name}: train_every ({train_every}) must be a multiple of "
-                         f"num_envs ({num_envs})")
-    if eval_every % train_every or total_steps % eval_every:
-        raise ValueError(f"{name}: eval_every ({eval_every}) must be a multiple of "
-                         f"train_every ({train_every}) and divide total_steps ({total_steps})")
+    check_schedule(name, num_envs=num_envs, train_every=train_every, eval_every=eval_every,
+                   total_steps=total_steps)
     if eval_steps is None:
         eval_steps = env.max_episode_steps
     eval_steps = check_positive_int(name, "eval_steps (or the env's max_episode_steps)",
                                     eval_steps)
     schedule, temperature_config = _temperature(name, temperature, total_steps)
+    two_player = getattr(env, "num_players", 1) == 2
+    # A value is the player to move's: across a ply of a two-player game it flips sign.
+    target_discount = -discount if two_player else discount
 
     sequence = unroll_steps + n_step + 1
     chunk = train_every // num_envs
@@ -204,30 +225,10 @@ def muzero(env, model, *, total_steps: int = 50_000, num_envs: int = 8,
     tx = optax.chain(optax.clip_by_global_norm(grad_clip),
                      optax.adamw(learning_rate, weight_decay=weight_decay))
 
-    def update(state: AgentState, key):
-        k_sample, k_reanalyse = jax.random.split(key)
-        params, target_params = state.model_params, state.learner
-        sample = replay.sample(state.buffer, k_sample)
-        rows = sample.experience
-        targets = replay_targets(model, greedy, params, target_params, rows, k_reanalyse,
-                                 discount=discount, n_step=n_step, unroll_steps=unroll_steps,
-                                 reanalysed=reanalysed)
-        probs = jnp.maximum(sample.probabilities, 1e-12)
-        weights = (probs.min() / probs) ** importance_exponent
-        grads, metrics = jax.grad(
-            lambda p: unroll_loss(model, p, rows.obs[:, 0], targets, value_coef=value_coef,
-                                  importance_weights=weights), has_aux=True)(params)
-        updates, opt_state = tx.update(grads, state.model_opt, params)
-        params = optax.apply_updates(params, updates)
-        buffer = replay.set_priorities(state.buffer, sample.indices,
-                                       metrics.priorities + 1e-6)
-        count = state.updates + 1
-        target_params = jax.tree.map(
-            lambda new, old: jnp.where(count % target_update_every == 0, new, old),
-            params, target_params)
-        state = state._replace(model_params=params, model_opt=opt_state, learner=target_params,
-                               buffer=buffer, updates=count)
-        return state, metrics._replace(priorities=metrics.priorities.mean())
+    update = _update(model, greedy, replay, tx, discount=target_discount, n_step=n_step,
+                     unroll_steps=unroll_steps, reanalysed=reanalysed, value_coef=value_coef,
+                     importance_exponent=importance_exponent,
+                     target_update_every=target_update_every)
 
     def collect(state: AgentState, key):
         temp = schedule(state.env_steps)
@@ -263,8 +264,7 @@ def muzero(env, model, *, total_steps: int = 50_000, num_envs: int = 8,
         key, k_phases, k_eval = jax.random.split(state.key, 3)
         state, ((finished, nonfinite, root_value, temp), losses) = jax.lax.scan(
             phase, state, jax.random.split(k_phases, eval_every // train_every))
-        eval_return = evaluate(env, policy, state.model_params, k_eval,
-                               episodes=eval_episodes, num_steps=eval_steps).mean()
+        eval_return = evaluation(state.model_params, k_eval)
         ended = ~jnp.isnan(finished)
         count = ended.sum()
         metrics = MuZeroMetrics(
@@ -276,6 +276,7 @@ def muzero(env, model, *, total_steps: int = 50_000, num_envs: int = 8,
             num_nonfinite=nonfinite.sum())
         return state._replace(key=key, iteration=state.iteration + 1), metrics
 
+    evaluation = _evaluation(env, policy, opponent, eval_episodes, eval_steps)
     config = dict(env=env.name, total_steps=total_steps, num_envs=num_envs,
                   num_simulations=num_simulations, search=search, discount=discount,
                   unroll_steps=unroll_steps, n_step=n_step, batch_size=batch_size,
@@ -290,9 +291,44 @@ def muzero(env, model, *, total_steps: int = 50_000, num_envs: int = 8,
                   gumbel_scale=gumbel_scale, dirichlet_alpha=dirichlet_alpha,
                   dirichlet_fraction=dirichlet_fraction, temperature=temperature_config,
                   replay_ratio=train_steps * batch_size / train_every,
-                  model=part_config(model))
+                  two_player=two_player, model=part_config(model))
     return Agent(name=name, init=init, step=step, iterations=total_steps // eval_every,
                  policy=policy, policy_params=lambda state: state.model_params, config=config)
+
+
+def _update(model, planner, replay, tx, *, discount, n_step, unroll_steps, reanalysed,
+            value_coef, importance_exponent, target_update_every):
+    """``update(state, key) -> (state, MuZeroLossMetrics)``: one prioritised batch, its
+    targets (`replay_targets`), one optimizer step, new priorities, and the target
+    network's copy every ``target_update_every`` updates."""
+
+    def update(state: AgentState, key):
+        k_sample, k_reanalyse = jax.random.split(key)
+        params, target_params = state.model_params, state.learner
+        sample = replay.sample(state.buffer, k_sample)
+        rows = sample.experience
+        targets = replay_targets(model, planner, params, target_params, rows, k_reanalyse,
+                                 discount=discount, n_step=n_step, unroll_steps=unroll_steps,
+                                 reanalysed=reanalysed)
+        # Importance weights (p_min / p) ** beta: the batch's least likely sequence
+        # weighs 1, so no weight exceeds 1.
+        probs = jnp.maximum(sample.probabilities, 1e-12)
+        weights = (probs.min() / probs) ** importance_exponent
+        grads, metrics = jax.grad(
+            lambda p: unroll_loss(model, p, rows.obs[:, 0], targets, value_coef=value_coef,
+                                  importance_weights=weights), has_aux=True)(params)
+        updates, opt_state = tx.update(grads, state.model_opt, params)
+        params = optax.apply_updates(params, updates)
+        buffer = replay.set_priorities(state.buffer, sample.indices, metrics.priorities + 1e-6)
+        count = state.updates + 1
+        target_params = jax.tree.map(
+            lambda new, old: jnp.where(count % target_update_every == 0, new, old),
+            params, target_params)
+        state = state._replace(model_params=params, model_opt=opt_state, learner=target_params,
+                               buffer=buffer, updates=count)
+        return state, metrics._replace(priorities=metrics.priorities.mean())
+
+    return update
 
 
 def replay_targets(model, planner, params, target_params, rows, key, *, discount,
@@ -322,8 +358,8 @@ def replay_targets(model, planner, params, target_params, rows, key, *, discount
         fresh = jax.vmap(search)(flat, jax.random.split(key, reanalysed * (unroll_steps + 1)))
         search_policy = search_policy.at[:reanalysed, :unroll_steps + 1].set(
             fresh.reshape((reanalysed, unroll_steps + 1) + fresh.shape[1:]))
-    bootstrap = jax.lax.stop_gradient(
-        model.value_fn(target_params, model.represent(target_params, rows.obs)))
+    bootstrap = jax.lax.stop_gradient(model.scalar(
+        model.predict(target_params, model.represent(target_params, rows.obs))[1]))
     return jax.vmap(lambda a, r, te, tr, p, v: unroll_targets(
         a, r, te, tr, p, v, discount=discount, n_step=n_step, unroll_steps=unroll_steps))(
         rows.action, rows.reward, rows.terminated, rows.truncated, search_policy, bootstrap)
@@ -333,10 +369,10 @@ def _check_parts(name, env, model):
     if not (hasattr(env.action_space, "n") and tuple(env.action_space.shape) == ()):
         raise TypeError(f"{name}: env must have a Discrete action space, got "
                         f"{env.action_space!r}")
-    for field in ("represent", "recurrent", "predict", "prior_fn", "value_fn", "scalar"):
+    for field in ("represent", "predict", "prior_fn", "value_fn", "scalar"):
         if not callable(getattr(model, field, None)):
-            raise TypeError(f"{name}: model must be a MuZeroModel "
-                            f"(jwm.models.muzero_model), missing {field!r}")
+            raise TypeError(f"{name}: model must be a MuZeroModel (jwm.models.muzero_model "
+                            f"or alphazero_model), missing {field!r}")
     if tuple(env.observation_space.shape) != tuple(model.obs_shape):
         raise ValueError(f"{name}: the env's observations have shape "
                          f"{tuple(env.observation_space.shape)} but the model was built for "
@@ -344,6 +380,32 @@ def _check_parts(name, env, model):
     if int(env.action_space.n) != model.num_actions:
         raise ValueError(f"{name}: the env has {int(env.action_space.n)} actions but the "
                          f"model was built for {model.num_actions}")
+
+
+def _evaluation(env, policy, opponent, games, plies):
+    """``evaluation(params, key) -> scalar``: the mean return of ``games`` episodes, or
+    in a two-player game the mean outcome of ``games`` games against ``opponent``."""
+    if getattr(env, "num_players", 1) != 2:
+        if opponent is not None:
+            raise ValueError("muzero: opponent is for two-player games only")
+        return lambda params, key: evaluate(env, policy, params, key, episodes=games,
+                                            num_steps=plies).mean()
+    from jwm.eval.match import play_games, random_player  # jwm.eval imports jwm.agents
+
+    opponent = random_player(env) if opponent is None else opponent
+    first = -(-games // 2)
+
+    def evaluation(params, key):
+        k_first, k_second = jax.random.split(key)
+        me = (policy, params)
+        moving_first = play_games(env, me, opponent, k_first, games=first, plies=plies)[0]
+        if games == first:
+            return moving_first.mean()
+        moving_second = -play_games(env, opponent, me, k_second, games=games - first,
+                                    plies=plies)[0]
+        return jnp.concatenate([moving_first, moving_second]).mean()
+
+    return evaluation
 
 
 def _temperature(name, temperature, total_steps):

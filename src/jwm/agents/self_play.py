@@ -22,8 +22,8 @@ class SearchRow(NamedTuple):
     """One self-play step of one env.
 
     Attributes:
-      obs: ``[*obs_shape]`` the observation the search started from (the env state
-        when the model observes states).
+      obs: ``[*obs_shape]`` the observation the search started from (the search itself
+        starts from the env state when the model observes states, as the true rules do).
       action: int32, the action taken.
       reward: float32, its reward.
       terminated, truncated: bool, the episode ended right after this step.
@@ -96,7 +96,7 @@ def self_play(env, model, planner, *, num_envs: int, steps: int,
         if sample_action:
             action = sample_with_temperature(info.action_weights, temperature, k_act)
         t = env.transition(k_env, env_state, action)
-        row = SearchRow(obs=seen, action=action.astype(jnp.int32), reward=t.reward,
+        row = SearchRow(obs=obs, action=action.astype(jnp.int32), reward=t.reward,
                         terminated=t.terminated, truncated=t.truncated,
                         search_policy=info.action_weights, root_value=info.root_value)
         episode_return = episode_return + t.reward

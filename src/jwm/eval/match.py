@@ -21,7 +21,8 @@ from jwm.agents.policy import Policy
 from jwm.keys import as_typed_key
 from jwm.records import record_repr
 
-__all__ = ["MatchResult", "match", "random_player", "rollout_mcts_player", "wilson_interval"]
+__all__ = ["MatchResult", "match", "play_games", "random_player", "rollout_mcts_player",
+           "wilson_interval"]
 
 
 class MatchResult(NamedTuple):
@@ -101,9 +102,9 @@ def _legal_fn(env, where):
     return env.legal_actions
 
 
-def _play(env, first, second, key, *, games: int, plies: int):
-    """``games`` games with ``first`` moving first: ``(first's outcome [games],
-    lengths [games])``."""
+def play_games(env, first, second, key, *, games: int, plies: int):
+    """``games`` games with ``first`` moving first, vmapped (pure; jit it):
+    ``(first's outcome [games] in {-1, 0, 1}, plies played [games])``."""
     (p1, params1), (p2, params2) = first, second
 
     def one_game(key):
@@ -152,7 +153,7 @@ def match(env, player_a, player_b, key, *, games: int, max_plies: int | None = N
 
     def play(first, second, key, n):
         (policy1, params1), (policy2, params2) = first, second
-        run = jax.jit(lambda x, y, k: _play(env, (policy1, x), (policy2, y), k, games=n,
+        run = jax.jit(lambda x, y, k: play_games(env, (policy1, x), (policy2, y), k, games=n,
                                             plies=plies))
         return run(params1, params2, key)
 

@@ -72,6 +72,22 @@ class _ResidualTorso(nn.Module):
         return x.reshape(lead + (self.out,))
 
 
+def observation_torso(obs_shape, hidden_sizes, out, channels, blocks) -> nn.Module:
+    """``[..., *obs_shape] -> [..., out]``: the residual CNN for ``[H, W, C]``
+    observations, an MLP (Dense, LayerNorm, SiLU layers) for flattened others."""
+    if len(obs_shape) == 3:
+        return _ResidualTorso(channels, blocks, out)
+    return NormMLP(hidden_sizes, None, out)
+
+
+def as_network_input(obs, obs_shape):
+    """Observations as float32, flattened to vectors unless they are ``[H, W, C]``."""
+    obs = obs.astype(jnp.float32)
+    if len(obs_shape) != 3:
+        obs = obs.reshape(obs.shape[:obs.ndim - len(obs_shape)] + (-1,))
+    return obs
+
+
 class _MuZeroNet(nn.Module):
     obs_shape: tuple
     num_actions: int
@@ -82,10 +98,8 @@ class _MuZeroNet(nn.Module):
     blocks: int
 
     def setup(self):
-        if len(self.obs_shape) == 3:
-            self.representation = _ResidualTorso(self.channels, self.blocks, self.latent_size)
-        else:
-            self.representation = NormMLP(self.hidden_sizes, None, self.latent_size)
+        self.representation = observation_torso(self.obs_shape, self.hidden_sizes,
+                                                self.latent_size, self.channels, self.blocks)
         self.dynamics = NormMLP(self.hidden_sizes, None, self.latent_size)
         # Reward, value and policy heads start at 0: expected reward and value 0 and a
         # uniform prior, so an untrained network searches like plain MCTS.
@@ -94,10 +108,7 @@ class _MuZeroNet(nn.Module):
         self.policy_head = NormMLP(self.hidden_sizes, None, self.num_actions, zero_out=True)
 
     def represent(self, obs):
-        obs = obs.astype(jnp.float32)
-        if len(self.obs_shape) != 3:
-            obs = obs.reshape(obs.shape[:obs.ndim - len(self.obs_shape)] + (-1,))
-        return _min_max_scale(self.representation(obs))
+        return _min_max_scale(self.representation(as_network_input(obs, self.obs_shape)))
 
     def recurrent(self, latent, action):
         x = jnp.concatenate([latent, jax.nn.one_hot(action, self.num_actions)], axis=-1)
@@ -112,6 +123,19 @@ class _MuZeroNet(nn.Module):
         return self.predict(latent), reward
 
 
+def check_sizes(where, *, hidden_sizes, **sizes) -> tuple:
+    """Each of ``sizes`` a positive int; ``hidden_sizes`` a non-empty sequence of them,
+    returned as a tuple. ValueError naming the parameter otherwise."""
+    for param, value in sizes.items():
+        _positive_int(where, param, value)
+    widths = tuple(hidden_sizes) if isinstance(hidden_sizes, (tuple, list)) else None
+    if not widths or any(isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1
+                         for w in widths):
+        raise ValueError(f"{where}: hidden_sizes must be a non-empty tuple of positive ints, "
+                         f"got {hidden_sizes!r}")
+    return tuple(int(w) for w in widths)
+
+
 @dataclasses.dataclass(frozen=True)
 class MuZeroModel(WorldModel):
     """MuZero's three networks as a `WorldModel`, with what training needs beside it.
@@ -123,7 +147,8 @@ class MuZeroModel(WorldModel):
     Extra fields (pure; leading batch axes allowed):
       represent: ``represent(params, obs [..., *obs_shape]) -> [..., latent_size]``.
       recurrent: ``recurrent(params, latent, action int32 [...]) -> (latent,
-        reward_logits [..., num_bins])``.
+        reward_logits [..., num_bins])``; None for AlphaZero's model, whose dynamics are
+        the true rules (`jwm.models.alphazero_model`).
       predict: ``predict(params, latent) -> (policy_logits [..., A], value_logits
         [..., num_bins])``.
       prior_fn: ``prior_fn(params, latent) -> [A]`` policy logits, for `mcts`.
@@ -171,14 +196,8 @@ def muzero_model(observation_space, action_space, *, latent_size: int = 64,
     ``[..., *obs_shape]``; ``step`` for an action that is not a scalar.
     """
     name = "muzero_model"
-    for param, value in (("latent_size", latent_size), ("support", support),
-                         ("channels", channels), ("blocks", blocks)):
-        _positive_int(name, param, value)
-    hidden_sizes = tuple(hidden_sizes) if isinstance(hidden_sizes, (tuple, list)) else None
-    if not hidden_sizes or any(isinstance(w, bool) or not isinstance(w, (int, np.integer))
-                               or w < 1 for w in hidden_sizes):
-        raise ValueError(f"{name}: hidden_sizes must be a non-empty tuple of positive ints")
-    hidden_sizes = tuple(int(w) for w in hidden_sizes)
+    hidden_sizes = check_sizes(name, latent_size=latent_size, support=support,
+                               channels=channels, blocks=blocks, hidden_sizes=hidden_sizes)
     if not (hasattr(action_space, "n") and tuple(getattr(action_space, "shape", ())) == ()):
         raise TypeError(f"{name}: action_space must be a Discrete space, got {action_space!r}")
     obs_shape = tuple(getattr(observation_space, "shape", None) or ())

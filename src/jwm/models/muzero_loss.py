@@ -159,7 +159,8 @@ def unroll_loss(model, params, obs, targets: UnrollTargets, *, value_coef=0.25,
       model: a `MuZeroModel`.
       params: its parameters.
       obs: ``[B, *obs_shape]``, the first observation of each sequence.
-      targets: `UnrollTargets` with a leading ``[B]`` axis (``K`` from its shapes).
+      targets: `UnrollTargets` with a leading ``[B]`` axis (``K`` from its shapes; 0
+        trains the prediction network alone).
       value_coef: weight of the value cross-entropy (0.25, as in MuZero Reanalyse).
       importance_weights: ``[B]`` prioritised-replay corrections, or None (all 1).
 
@@ -190,16 +191,20 @@ def unroll_loss(model, params, obs, targets: UnrollTargets, *, value_coef=0.25,
         policy_k, value_k, _ = terms(latent, k + 1)
         return _scale_gradient(latent, 0.5), (policy_k, value_k, reward_ce)
 
-    _, (policy_k, value_k, reward_k) = jax.lax.scan(body, latent, jnp.arange(num_unroll))
-    per_sample = (policy_0 + value_coef * value_0
-                  + (policy_k.sum(0) + value_coef * value_k.sum(0) + reward_k.sum(0))
-                  / num_unroll)
+    per_sample = policy_0 + value_coef * value_0
+    policy_sum, value_sum, reward_mean = policy_0.mean(), value_0.mean(), jnp.zeros(())
+    if num_unroll:  # K = 0: AlphaZero, only the prediction network learns
+        _, (policy_k, value_k, reward_k) = jax.lax.scan(body, latent, jnp.arange(num_unroll))
+        per_sample = per_sample + (policy_k.sum(0) + value_coef * value_k.sum(0)
+                                   + reward_k.sum(0)) / num_unroll
+        policy_sum = policy_sum + policy_k.sum(0).mean()
+        value_sum = value_sum + value_k.sum(0).mean()
+        reward_mean = reward_k.sum(0).mean() / num_unroll
     loss = jnp.mean(weights * per_sample)
     error = jnp.abs(model.scalar(value_logits_0) - targets.value[:, 0])
     steps = num_unroll + 1
     metrics = MuZeroLossMetrics(
-        loss=loss, policy_loss=(policy_0.mean() + policy_k.sum(0).mean()) / steps,
-        value_loss=(value_0.mean() + value_k.sum(0).mean()) / steps,
-        reward_loss=reward_k.sum(0).mean() / num_unroll,
-        value_error=error.mean(), priorities=jax.lax.stop_gradient(error))
+        loss=loss, policy_loss=policy_sum / steps, value_loss=value_sum / steps,
+        reward_loss=reward_mean, value_error=error.mean(),
+        priorities=jax.lax.stop_gradient(error))
     return loss, metrics

@@ -1,0 +1,44 @@
+"""The AlphaZero recipe: the true rules searched with Gumbel MuZero's root, a
+prediction network learned from self-play (`jwm.agents.muzero` with
+`jwm.models.alphazero_model`)."""
+
+from __future__ import annotations
+
+from jwm.recipes.base import Recipe
+
+__all__ = ["ALPHAZERO"]
+
+DEFAULTS = {
+    "model": {"features": 64, "hidden_sizes": [64], "support": 5, "channels": 32,
+              "blocks": 2},
+    # Value targets of a board game are its outcome: n_step covers the longest game
+    # (tic-tac-toe's 9 plies; set per game below) and nothing is discounted.
+    "loop": {"total_steps": 20_000, "num_envs": 16, "num_simulations": 32,
+             "search": "gumbel", "discount": 1.0, "unroll_steps": 0, "n_step": 9,
+             "batch_size": 128, "train_every": 80, "train_steps": 10,
+             "learning_rate": 1e-3, "weight_decay": 1e-4, "grad_clip": 5.0,
+             "value_coef": 1.0, "target_update_every": 100, "reanalyse_fraction": 0.0,
+             "priority_exponent": 1.0, "importance_exponent": 1.0, "capacity": None,
+             "prefill": None, "eval_every": 2_000, "eval_episodes": 64, "eval_steps": None,
+             "max_num_considered_actions": 16, "gumbel_scale": 1.0, "dirichlet_alpha": 0.3,
+             "dirichlet_fraction": 0.25, "temperature": None},
+}
+
+ENV_DEFAULTS = {
+    "pgx:connect_four": {"loop": {"n_step": 42, "total_steps": 200_000, "eval_every": 10_000,
+                                  "num_simulations": 64}},
+}
+
+
+def _build(env_name: str, config: dict):
+    from jwm import agents, envs, models
+
+    env = envs.make(env_name)
+    model_options = dict(config["model"], hidden_sizes=tuple(config["model"]["hidden_sizes"]))
+    model = models.alphazero_model(env, **model_options)
+    return agents.muzero(env, model, **config["loop"])
+
+
+ALPHAZERO = Recipe(name="alphazero",
+                   algorithm="AlphaZero (true rules, Gumbel search, self-play)",
+                   defaults=DEFAULTS, env_defaults=ENV_DEFAULTS, build=_build)
