@@ -290,6 +290,18 @@ def _wall_time(path: str, jwm_runs: dict, lightzero: dict) -> dict:
     return out
 
 
+def _jwm_split(jwm_runs: dict) -> dict | None:
+    """jwm's time per env step of self-play and per update, from ``puct`` (10 updates
+    per 40 env steps) and ``puct_1update`` (1): ``T(k) = c + k * u / 40``."""
+    if "puct" not in jwm_runs or "puct_1update" not in jwm_runs:
+        return None
+    t10 = 1e3 / jwm_runs["puct"]["env_steps_per_s"]
+    t1 = 1e3 / jwm_runs["puct_1update"]["env_steps_per_s"]
+    update = (t10 - t1) * 40 / 9
+    return {"self_play_ms_per_env_step": t1 - update / 40, "update_ms": update,
+            "ms_per_env_step": t10}
+
+
 # ---------------------------------------------------------------------------- report
 
 COMPARISONS = (  # (jwm run, LightZero run, label)

@@ -94,7 +94,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--steps", type=int, default=None, help="self-play plies")
     parser.add_argument("--games", type=int, default=200)
     parser.add_argument("--reference-simulations", type=int, default=200)
+    parser.add_argument("--match-simulations", type=int, nargs="+", default=None,
+                        help="simulations per move of the trained agent in the matches, one "
+                             "set of matches per budget (default: as in training)")
     parser.add_argument("--set", default=None, metavar="JSON", help="loop overrides")
+    parser.add_argument("--tag", default="", help="suffix of the output file names")
     parser.add_argument("--checkpoint-dir", default=None)
     parser.add_argument("--out", default=RESULTS)
     args = parser.parse_args(argv)
@@ -110,24 +114,30 @@ def main(argv=None) -> dict:
     if env.name == "pgx:tic_tac_toe":   # the reference must be perfect for the claim
         check = match(env, reference, random_player(env), jax.random.key(99), games=400)
         assert check.losses == 0, check
-    matches = []
-    for i in range(args.seeds):
-        params = agent.policy_params(result.state)
-        if args.seeds > 1:
-            params = jax.tree.map(lambda x: x[i], params)
-        m = match(env, (agent.policy, params), reference, jax.random.key(1000 + i),
-                  games=args.games)
-        matches.append({"seed": args.seed + i, "wins": m.wins, "draws": m.draws,
-                        "losses": m.losses, "win_interval": list(m.win_interval),
-                        "loss_interval": list(m.loss_interval),
-                        "losses_moving_first": int((np.asarray(
-                            m.outcomes[:-(-args.games // 2)]) < 0).sum()),
-                        "mean_plies": float(np.mean(m.lengths))})
-        print(f"seed {args.seed + i} against the {name}: {m.wins} wins, {m.draws} draws, "
-              f"{m.losses} losses (win rate 95% CI {m.win_interval[0]:.3f}-"
-              f"{m.win_interval[1]:.3f})")
-    record["matches"] = {"reference": name, "games_per_seed": args.games, "results": matches}
-    out = os.path.join(args.out, "alphazero_" + args.env.split(":")[-1])
+    record["matches"] = {"reference": name, "games_per_seed": args.games, "by_simulations": {}}
+    for simulations in args.match_simulations or [config["loop"]["num_simulations"]]:
+        # The trained network searched with this budget (its params do not depend on it).
+        player = ALPHAZERO.agent(ALPHAZERO.config(args.env, {"loop": dict(
+            config["loop"], num_simulations=simulations)})).policy
+        results = []
+        for i in range(args.seeds):
+            params = agent.policy_params(result.state)
+            if args.seeds > 1:
+                params = jax.tree.map(lambda x: x[i], params)
+            m = match(env, (player, params), reference, jax.random.key(1000 + i),
+                      games=args.games)
+            first = -(-args.games // 2)
+            results.append({"seed": args.seed + i, "wins": m.wins, "draws": m.draws,
+                            "losses": m.losses, "win_interval": list(m.win_interval),
+                            "loss_interval": list(m.loss_interval),
+                            "losses_moving_first": int((np.asarray(m.outcomes[:first]) < 0)
+                                                       .sum()),
+                            "mean_plies": float(np.mean(m.lengths))})
+            print(f"seed {args.seed + i}, {simulations} simulations, against the {name}: "
+                  f"{m.wins} wins, {m.draws} draws, {m.losses} losses (win rate 95% CI "
+                  f"{m.win_interval[0]:.3f}-{m.win_interval[1]:.3f})")
+        record["matches"]["by_simulations"][str(simulations)] = results
+    out = os.path.join(args.out, "alphazero_" + args.env.split(":")[-1] + args.tag)
     runs.write_json(out + ".json", record)
     runs.plot_learning_curves(record, out + ".png")
     print(f"wall {record['wall_time_s']:.0f} s (training)")

@@ -270,3 +270,28 @@ def test_a_tiny_run_learns_to_balance():
     assert before < 20
     assert float(metrics.eval_return[-1]) >= max(100.0, 5 * before)
     assert int(metrics.num_nonfinite.sum()) == 0
+
+
+def test_image_observations_go_through_the_residual_cnn():
+    breakout = jwm.envs.make("gymnax:Breakout-MinAtar")
+    model = muzero_model(breakout.observation_space, breakout.action_space, latent_size=16,
+                         hidden_sizes=(16,), channels=8, blocks=1)
+    assert model.config["representation"] == "resnet"
+    params = model.init(jax.random.key(0))
+    _, obs = breakout.reset(jax.random.key(1))
+    latent = model.encode(params, obs)
+    assert latent.shape == (16,) and float(latent.min()) == 0.0
+    np.testing.assert_allclose(float(latent.max()), 1.0, rtol=1e-6)   # scaled to [0, 1]
+    batch = model.represent(params, jnp.stack([obs] * 3)[None])
+    assert batch.shape == (1, 3, 16)
+    next_latent, reward, discount = model.step(params, latent, jnp.int32(2), None)
+    # Zero-initialised heads: the untrained model predicts reward and value 0, a
+    # uniform prior, discount 1.
+    np.testing.assert_allclose([float(reward), float(model.value_fn(params, next_latent))],
+                               0.0, atol=1e-5)
+    np.testing.assert_allclose(model.prior_fn(params, next_latent), 0.0)
+    assert float(discount) == 1.0
+    with pytest.raises(ValueError, match="hidden_sizes"):
+        muzero_model(breakout.observation_space, breakout.action_space, hidden_sizes=())
+    with pytest.raises(ValueError, match="support"):
+        muzero_model(breakout.observation_space, breakout.action_space, support=0)
