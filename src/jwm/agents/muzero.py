@@ -89,7 +89,8 @@ def muzero(env, model, *, total_steps: int = 50_000, num_envs: int = 8,
            eval_every: int = 5_000, eval_episodes: int = 8, eval_steps: int | None = None,
            max_num_considered_actions: int = 16, gumbel_scale: float = 1.0,
            dirichlet_alpha: float = 0.25, dirichlet_fraction: float = 0.25,
-           temperature: float | Callable | None = None, opponent=None) -> Agent:
+           temperature: float | Callable | None = None, random_opening: int = 0,
+           opponent=None) -> Agent:
     """Builds the MuZero `Agent`.
 
     Args:
@@ -134,6 +135,9 @@ def muzero(env, model, *, total_steps: int = 50_000, num_envs: int = 8,
       temperature: PUCT's action temperature: a float, a schedule ``f(env_steps)``
         (an optax schedule), or None for MuZero's 1 / 0.5 / 0.25 after 0 / 50 / 75% of
         ``total_steps``.
+      random_opening: plies at the start of every self-play episode played uniformly
+        at random among the legal moves (searched all the same, for their targets);
+        board games use it so that self-play meets every opening.
       opponent: two-player games only: the ``(Policy, params)`` evaluated against
         (default `jwm.eval.random_player`).
 
@@ -220,8 +224,9 @@ def muzero(env, model, *, total_steps: int = 50_000, num_envs: int = 8,
     greedy = mcts(model, env.action_space, gumbel_scale=0.0, dirichlet_fraction=0.0,
                   temperature=0.0, **search_options)
     policy = planner_policy(model, greedy)
+    random_opening = check_positive_int(name, "random_opening", random_opening, 0)
     players = self_play(env, model, explorer, num_envs=num_envs, steps=chunk,
-                        sample_action=search == "puct")
+                        sample_action=search == "puct", random_opening=random_opening)
     tx = optax.chain(optax.clip_by_global_norm(grad_clip),
                      optax.adamw(learning_rate, weight_decay=weight_decay))
 
@@ -290,6 +295,7 @@ def muzero(env, model, *, total_steps: int = 50_000, num_envs: int = 8,
                   max_num_considered_actions=max_num_considered_actions,
                   gumbel_scale=gumbel_scale, dirichlet_alpha=dirichlet_alpha,
                   dirichlet_fraction=dirichlet_fraction, temperature=temperature_config,
+                  random_opening=random_opening,
                   replay_ratio=train_steps * batch_size / train_every,
                   two_player=two_player, model=part_config(model))
     return Agent(name=name, init=init, step=step, iterations=total_steps // eval_every,

@@ -71,30 +71,43 @@ def sample_with_temperature(weights, temperature, key):
     return jax.random.categorical(key, chosen).astype(jnp.int32)
 
 
-def self_play(env, model, planner, *, num_envs: int, steps: int,
-              sample_action: bool) -> SelfPlay:
+def self_play(env, model, planner, *, num_envs: int, steps: int, sample_action: bool,
+              random_opening: int = 0) -> SelfPlay:
     """The `SelfPlay` of ``planner`` (an `mcts` over ``model``) in ``env``.
 
     ``sample_action``: draw the action from the search policy at ``collect``'s
-    temperature (PUCT, AlphaZero), instead of taking the planner's own action (Gumbel
-    MuZero's Gumbel-argmax, already a sample).
+    temperature (PUCT), instead of taking the planner's own action (Gumbel MuZero's
+    Gumbel-argmax, already a sample).
+
+    ``random_opening``: the first plies of every episode are uniformly random legal
+    moves (the search still runs and its policy is stored as the target), so that
+    self-play meets openings the network would never choose, as a reference opponent
+    may. The rows before the last random ply carry the outcome of random moves.
     """
     observes_state = bool(getattr(model, "observes_state", False))
+    invalid = getattr(model, "invalid_actions", None)
+    num_actions = int(env.action_space.n)
 
     def reset(key):
         state, obs = env.reset(key)
-        return state, obs, jnp.zeros((), jnp.float32)
+        return state, obs, jnp.zeros((), jnp.float32), jnp.zeros((), jnp.int32)
 
     def init(key):
         return jax.vmap(reset)(jax.random.split(key, num_envs))
 
     def one_step(carry, key, params, temperature):
-        env_state, obs, episode_return = carry
+        env_state, obs, episode_return, ply = carry
         k_plan, k_act, k_env, k_reset = jax.random.split(key, 4)
         seen = env_state if observes_state else obs
-        action, _, info = planner.plan((), params, model.encode(params, seen), k_plan)
+        latent = model.encode(params, seen)
+        action, _, info = planner.plan((), params, latent, k_plan)
         if sample_action:
             action = sample_with_temperature(info.action_weights, temperature, k_act)
+        if random_opening:
+            legal = (jnp.ones((num_actions,), bool) if invalid is None
+                     else ~invalid(params, latent))
+            uniform = jax.random.categorical(k_act, jnp.where(legal, 0.0, -jnp.inf))
+            action = jnp.where(ply < random_opening, uniform.astype(action.dtype), action)
         t = env.transition(k_env, env_state, action)
         row = SearchRow(obs=obs, action=action.astype(jnp.int32), reward=t.reward,
                         terminated=t.terminated, truncated=t.truncated,
@@ -103,7 +116,7 @@ def self_play(env, model, planner, *, num_envs: int, steps: int,
         finished = jnp.where(t.done, episode_return, jnp.nan)
         fresh = reset(k_reset)
         carry = jax.tree.map(lambda a, b: jnp.where(t.done, a, b), fresh,
-                             (t.state, t.obs, episode_return))
+                             (t.state, t.obs, episode_return, ply + 1))
         return carry, (row, finished, info.num_nonfinite)
 
     def collect(carry, params, key, temperature):

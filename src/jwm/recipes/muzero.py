@@ -21,7 +21,8 @@ DEFAULTS = {
              "priority_exponent": 1.0, "importance_exponent": 1.0, "capacity": None,
              "prefill": None, "eval_every": 5_000, "eval_episodes": 8, "eval_steps": None,
              "max_num_considered_actions": 16, "gumbel_scale": 1.0, "dirichlet_alpha": 0.25,
-             "dirichlet_fraction": 0.25, "temperature": None},
+             "dirichlet_fraction": 0.25, "temperature": None,
+             "random_opening": 0},
 }
 
 ENV_DEFAULTS: dict = {}
