@@ -33,7 +33,7 @@ same numbers for the whole loop (warm-up included, start-up excluded) are report
 too. Torch threads are ``--threads`` (OMP_NUM_THREADS should be set to the same by
 the caller).
 
-    /work/peers/lightzero/venv/bin/python benchmarks/lightzero_muzero.py \\
+    .venv-lightzero/bin/python benchmarks/lightzero_muzero.py \\
         --settings '{"env_id": "CartPole-v1", "num_simulations": 25}' \\
         --max-env-steps 1000 --threads 2 --out /tmp/lz.json
 """

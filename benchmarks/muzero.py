@@ -52,9 +52,17 @@ as many env steps as jwm (its sample efficiency on CartPole-v1 is not measured h
 
     python benchmarks/muzero.py [--env-steps 3000] [--ssl-env-steps 1500]
         [--reanalyse-env-steps 2000] [--simulations 25] [--eval-every 400]
-        [--lightzero-python /work/peers/lightzero/venv/bin/python]
+        [--lightzero-python .venv-lightzero/bin/python]
         [--lightzero-threads 2] [--no-single-thread] [--no-reanalyse] [--no-lightzero]
         [--experiment experiments/results/muzero_CartPole-v1.json] [--out benchmarks/results]
+
+LightZero's own venv (its DI-engine pins setuptools <= 66.1.1, which torch 2.13's CPU
+wheel rejects, so pip would swap in a CUDA build; installing its pinned dependencies
+without resolution avoids that):
+
+    python3 -m venv .venv-lightzero
+    .venv-lightzero/bin/pip install torch==2.13.0
+    .venv-lightzero/bin/pip install --no-deps -r benchmarks/lightzero-requirements.txt
 
 Writes ``muzero.json`` and ``muzero.md`` (``--name``) into ``--out``. LightZero is not
 needed by jwm's tests; without its python the jwm side is still measured and the
@@ -85,7 +93,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 ENV = "gymnax:CartPole-v1"
 LIGHTZERO_ENV = "CartPole-v1"
-LIGHTZERO_PYTHON = "/work/peers/lightzero/venv/bin/python"
+LIGHTZERO_PYTHON = os.path.join(ROOT, ".venv-lightzero", "bin", "python")
 EXPERIMENT = os.path.join(ROOT, "experiments", "results", "muzero_CartPole-v1.json")
 TARGET_RATIO = 5.0
 TARGET_RETURN = 475.0
