@@ -396,20 +396,13 @@ def _evaluation(env, policy, opponent, games, plies):
             raise ValueError("muzero: opponent is for two-player games only")
         return lambda params, key: evaluate(env, policy, params, key, episodes=games,
                                             num_steps=plies).mean()
-    from jwm.eval.match import play_games, random_player  # jwm.eval imports jwm.agents
+    from jwm.eval.match import play_both_sides, random_player  # jwm.eval imports jwm.agents
 
     opponent = random_player(env) if opponent is None else opponent
-    first = -(-games // 2)
 
     def evaluation(params, key):
-        k_first, k_second = jax.random.split(key)
-        me = (policy, params)
-        moving_first = play_games(env, me, opponent, k_first, games=first, plies=plies)[0]
-        if games == first:
-            return moving_first.mean()
-        moving_second = -play_games(env, opponent, me, k_second, games=games - first,
-                                    plies=plies)[0]
-        return jnp.concatenate([moving_first, moving_second]).mean()
+        return play_both_sides(env, (policy, params), opponent, key, games=games,
+                               plies=plies)[0].mean()
 
     return evaluation
 

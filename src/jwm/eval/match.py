@@ -21,7 +21,7 @@ from jwm.agents.policy import Policy
 from jwm.keys import as_typed_key
 from jwm.records import record_repr
 
-__all__ = ["MatchResult", "match", "play_games", "random_player", "rollout_mcts_player",
+__all__ = ["MatchResult", "match", "play_both_sides", "play_games", "random_player", "rollout_mcts_player",
            "wilson_interval"]
 
 
@@ -137,33 +137,36 @@ def play_games(env, first, second, key, *, games: int, plies: int):
     return jax.vmap(one_game)(jax.random.split(key, games))
 
 
+def play_both_sides(env, player_a, player_b, key, *, games: int, plies: int):
+    """`play_games` with A moving first in the first ``games // 2`` (rounded up) games
+    and B in the rest (pure; jit it): ``(A's outcome [games], plies played [games])``."""
+    k_first, k_second = jax.random.split(key)
+    a_first = -(-games // 2)
+    outcomes, lengths = play_games(env, player_a, player_b, k_first, games=a_first,
+                                   plies=plies)
+    if games == a_first:
+        return outcomes, lengths
+    b_outcomes, b_lengths = play_games(env, player_b, player_a, k_second,
+                                       games=games - a_first, plies=plies)
+    return (jnp.concatenate([outcomes, -b_outcomes]),
+            jnp.concatenate([lengths, b_lengths]))
+
+
 def match(env, player_a, player_b, key, *, games: int, max_plies: int | None = None
           ) -> MatchResult:
     """Plays ``games`` games of ``env`` between ``player_a`` and ``player_b`` (each a
     ``(Policy, params)`` pair); A moves first in the first ``games // 2`` (rounded
     up), B in the rest. ``max_plies`` bounds a game (default the env's
-    ``max_episode_steps``); a game still running then counts as a draw. Runs two
-    jitted, vmapped batches. Typed or legacy keys."""
+    ``max_episode_steps``); a game still running then counts as a draw. Runs one
+    jitted program of two vmapped batches (`play_both_sides`). Typed or legacy keys."""
     _legal_fn(env, "match")
     games = check_positive_int("match", "games", games)
     plies = check_positive_int("match", "max_plies (or the env's max_episode_steps)",
                                env.max_episode_steps if max_plies is None else max_plies)
-    k_a, k_b = jax.random.split(as_typed_key(key, where="match"))
-    a_first = -(-games // 2)
-
-    def play(first, second, key, n):
-        (policy1, params1), (policy2, params2) = first, second
-        run = jax.jit(lambda x, y, k: play_games(env, (policy1, x), (policy2, y), k, games=n,
-                                            plies=plies))
-        return run(params1, params2, key)
-
-    outcomes, lengths = play(player_a, player_b, k_a, a_first)
-    parts = [(outcomes, lengths)]
-    if games > a_first:
-        b_outcomes, b_lengths = play(player_b, player_a, k_b, games - a_first)
-        parts.append((-b_outcomes, b_lengths))
-    outcomes = jnp.concatenate([p[0] for p in parts])
-    lengths = jnp.concatenate([p[1] for p in parts])
+    (policy_a, params_a), (policy_b, params_b) = player_a, player_b
+    outcomes, lengths = jax.jit(lambda x, y, k: play_both_sides(
+        env, (policy_a, x), (policy_b, y), k, games=games, plies=plies))(
+        params_a, params_b, as_typed_key(key, where="match"))
     wins, losses = int((outcomes > 0).sum()), int((outcomes < 0).sum())
     return MatchResult(wins=wins, draws=games - wins - losses, losses=losses, games=games,
                        win_rate=wins / games, loss_rate=losses / games,

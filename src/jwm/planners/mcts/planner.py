@@ -300,8 +300,7 @@ def mcts(model, action_space, *, num_simulations: int, rule: str = "puct",
         root_bad = ~(jnp.isfinite(root.value) & jnp.all(jnp.isfinite(root.prior_logits)))
         root = root._replace(
             value=jnp.where(root_bad, 0.0, root.value),
-            prior_logits=jnp.where(jnp.isfinite(root.prior_logits) & ~root_bad,
-                                   root.prior_logits, 0.0))
+            prior_logits=jnp.where(root_bad, 0.0, root.prior_logits))
         gumbel = None
         if rule == "puct" and dirichlet_fraction > 0:
             noise = jax.random.dirichlet(k_noise, jnp.full((num_actions,), dirichlet_alpha))
