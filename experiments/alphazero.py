@@ -98,6 +98,8 @@ def main(argv=None) -> dict:
                         help="simulations per move of the trained agent in the matches, one "
                              "set of matches per budget (default: as in training)")
     parser.add_argument("--set", default=None, metavar="JSON", help="loop overrides")
+    parser.add_argument("--model", default=None, metavar="JSON",
+                        help='model overrides, e.g. \'{"representation": "mlp"}\'')
     parser.add_argument("--tag", default="", help="suffix of the output file names")
     parser.add_argument("--checkpoint-dir", default=None)
     parser.add_argument("--out", default=RESULTS)
@@ -105,9 +107,9 @@ def main(argv=None) -> dict:
 
     loop = {} if args.steps is None else {"total_steps": args.steps}
     loop.update(json.loads(args.set) if args.set else {})
+    overrides = {"loop": loop, "model": json.loads(args.model) if args.model else {}}
     config, result, record = run_recipe(ALPHAZERO, args.env, seeds=args.seeds, seed=args.seed,
-                                        overrides={"loop": loop} if loop else None,
-                                        checkpoint_dir=args.checkpoint_dir)
+                                        overrides=overrides, checkpoint_dir=args.checkpoint_dir)
     agent = ALPHAZERO.agent(config)
     env = envs.make(args.env)
     name, reference = reference_player(env, args.reference_simulations)
@@ -117,8 +119,9 @@ def main(argv=None) -> dict:
     record["matches"] = {"reference": name, "games_per_seed": args.games, "by_simulations": {}}
     for simulations in args.match_simulations or [config["loop"]["num_simulations"]]:
         # The trained network searched with this budget (its params do not depend on it).
-        player = ALPHAZERO.agent(ALPHAZERO.config(args.env, {"loop": dict(
-            config["loop"], num_simulations=simulations)})).policy
+        player = ALPHAZERO.agent(ALPHAZERO.config(args.env, {
+            "model": config["model"],
+            "loop": dict(config["loop"], num_simulations=simulations)})).policy
         results = []
         for i in range(args.seeds):
             params = agent.policy_params(result.state)

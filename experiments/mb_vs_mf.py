@@ -1,9 +1,11 @@
 """Model-based vs model-free: env steps to reach a return threshold, from the results files.
 
-Reads ``experiments/results/{ppo,dreamer,svg,pets}_<EnvName>*.json`` where present and
-computes, for each algorithm and env, the env steps at which the seed-mean evaluation
-return first reaches the threshold (and from which it stays there), how many seeds
-reach it on their own, and the median seed's first reaching step. Writes
+Reads ``experiments/results/{ppo,dreamer,svg,pets,muzero}_<EnvName>*.json`` where
+present and computes, for each algorithm and env, the env steps at which the seed-mean
+evaluation return first reaches the threshold (and from which it stays there), how many
+seeds reach it on their own, the median seed's first reaching step, and the seed-mean
+return at a common budget of env steps (the curves compared at equal env steps: the
+last evaluation at or before it). Writes
 ``mb_vs_mf.json``, a Markdown table ``mb_vs_mf.md`` and ``mb_vs_mf.png`` (one panel per
 env, seed-mean curves against env steps on a log axis). Missing files are rows marked
 "not run".
@@ -30,6 +32,10 @@ RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 ENVS = {
     "CartPole-v1": {"threshold": 450.0, "target": "Dreamer aims for it within 100k env steps"},
     "Pendulum-v1": {"threshold": -250.0, "target": "Dreamer aims for it within 20k env steps"},
+    # MinAtar Breakout: 1 point per brick; PPO needs millions of steps for tens of points,
+    # so the comparison is at MuZero's budget of env steps.
+    "Breakout-MinAtar": {"threshold": 10.0, "equal_steps": 100_000,
+                         "target": "MuZero beside PPO at equal env steps"},
 }
 # File prefix -> (display name, kind), in table order.
 ALGORITHMS = {
@@ -37,6 +43,7 @@ ALGORITHMS = {
     "dreamer": ("Dreamer", "model-based"),
     "svg": ("SVG", "model-based"),
     "pets": ("PETS", "model-based"),
+    "muzero": ("MuZero", "model-based"),
 }
 # What an evaluation point means, where it is not a separate evaluation of a policy.
 NOTES = {
@@ -47,6 +54,8 @@ NOTES = {
                "episodes per point; env steps include the random prefill",
     "svg": "deterministic policy, mean of 5 fresh episodes after each round; with the true "
            "model the env steps only count rounds (nothing is learned from them)",
+    "muzero": "greedy action of the search (Gumbel MuZero, as in training) in the learned "
+              "model, mean of the evaluation episodes per point",
 }
 
 
@@ -60,7 +69,18 @@ def _steps_grid(env_steps) -> np.ndarray:
     return steps
 
 
-def _row(env: str, key: str, label: str, path: str, record: dict, returns, threshold: float) -> dict:
+def _at_steps(steps: np.ndarray, mean: np.ndarray, budget) -> float | None:
+    """The seed-mean return of the last evaluation at or before ``budget`` env steps;
+    None without a budget, or if the run has no point that early or stops short of it
+    by more than 5% (it would not be a comparison at equal env steps)."""
+    if budget is None or steps[0] > budget or steps[-1] < 0.95 * budget:
+        return None
+    value = mean[np.flatnonzero(steps <= budget)[-1]]
+    return float(value) if np.isfinite(value) else None
+
+
+def _row(env: str, key: str, label: str, path: str, record: dict, returns, threshold: float,
+         equal_steps=None) -> dict:
     steps = _steps_grid(record["env_steps"])
     r = np.asarray(returns, np.float64)
     result = steps_to_threshold(steps, r, threshold)
@@ -71,6 +91,7 @@ def _row(env: str, key: str, label: str, path: str, record: dict, returns, thres
         "record_algorithm": record.get("algorithm"), "note": NOTES.get(key),
         **result,
         "env_steps_run": float(steps[-1]),
+        "equal_steps": equal_steps, "mean_at_equal_steps": _at_steps(steps, mean, equal_steps),
         "wall_time_s": record.get("wall_time_s"), "device": record.get("device"),
         "mean_curve": {"env_steps": steps.tolist(),
                        "mean_return": [float(x) if np.isfinite(x) else None for x in mean]},
@@ -98,6 +119,7 @@ def compare(results_dir: str = RESULTS, envs=None) -> dict:
     rows = []
     for env, spec in envs.items():
         threshold = float(spec["threshold"])
+        equal_steps = spec.get("equal_steps")
         for key, (name, _) in ALGORITHMS.items():
             paths = sorted(glob.glob(os.path.join(results_dir, f"{key}_{glob.escape(env)}*.json")))
             found = False
@@ -110,10 +132,12 @@ def compare(results_dir: str = RESULTS, envs=None) -> dict:
                     # A suffix after the env names a variant: svg_Pendulum-v1_mlp.json.
                     variant = os.path.basename(path)[len(f"{key}_{env}"):-len(".json")].lstrip("_")
                     label = f"{name} ({variant})" if variant else name
-                    rows.append(_row(env, key, label, path, record, record["eval_returns"], threshold))
+                    rows.append(_row(env, key, label, path, record, record["eval_returns"],
+                                     threshold, equal_steps))
                     if "eval_returns_sampled" in record:
                         rows.append(_row(env, f"{key}_sampled", f"{name} (sampled actions)", path,
-                                         record, record["eval_returns_sampled"], threshold))
+                                         record, record["eval_returns_sampled"], threshold,
+                                         equal_steps))
                 except (OSError, ValueError, KeyError, TypeError) as e:
                     rows.append(_not_run(env, key, threshold, f"unusable: {type(e).__name__}: {e}", path))
                 found = True
@@ -136,23 +160,28 @@ def markdown(comparison: dict) -> str:
     """The comparison as Markdown: per env, its threshold, then one table row per run."""
     lines = []
     for env, spec in comparison["envs"].items():
+        budget = spec.get("equal_steps")
+        at = [f"seed-mean at {_fmt_steps(budget)}"] if budget else []
+        header = (["algorithm", "kind", "seeds", "env steps run", "seed-mean first ≥ threshold",
+                   "stays ≥ from", "seeds reaching", "median seed first", "best seed-mean",
+                   "final seed-mean"] + at + ["wall time (s)", "file"])
         lines += [f"**{env}**, threshold {spec['threshold']:g}"
                   + (f" ({spec['target']})" if spec.get("target") else "") + ":", "",
-                  "| algorithm | kind | seeds | env steps run | seed-mean first ≥ threshold "
-                  "| stays ≥ from | seeds reaching | median seed first | best seed-mean "
-                  "| final seed-mean | wall time (s) | file |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+                  "| " + " | ".join(header) + " |",
+                  "|---|---|" + "---:|" * (len(header) - 3) + "---|"]
         for r in (r for r in comparison["rows"] if r["env"] == env):
             if r["status"] != "measured":
-                lines.append(f"| {r['name']} | {r['kind']} | {r['status']} |" + " |" * 8
+                lines.append(f"| {r['name']} | {r['kind']} | {r['status']} |"
+                             + " |" * (len(header) - 4)
                              + f" {'`' + r['file'] + '`' if r['file'] else ''} |")
                 continue
-            lines.append(
-                f"| {r['name']} | {r['kind']} | {r['seeds']} | {_fmt_steps(r['env_steps_run'])} "
-                f"| {_fmt_steps(r['mean_steps'])} | {_fmt_steps(r['mean_sustained_steps'])} "
-                f"| {r['seeds_reaching']}/{r['seeds']} | {_fmt_steps(r['median_seed_steps'])} "
-                f"| {_fmt(r['best_mean'])} | {_fmt(r['final_mean'])} | {_fmt(r['wall_time_s'])} "
-                f"| `{r['file']}` |")
+            cells = [r["name"], r["kind"], str(r["seeds"]), _fmt_steps(r["env_steps_run"]),
+                     _fmt_steps(r["mean_steps"]), _fmt_steps(r["mean_sustained_steps"]),
+                     f"{r['seeds_reaching']}/{r['seeds']}", _fmt_steps(r["median_seed_steps"]),
+                     _fmt(r["best_mean"]), _fmt(r["final_mean"])]
+            cells += [_fmt(r.get("mean_at_equal_steps"))] if budget else []
+            cells += [_fmt(r["wall_time_s"]), f"`{r['file']}`"]
+            lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     # One note per algorithm, not per variant file (SVG's ensemble, mlp and true rows).
     notes = {ALGORITHMS[r["algorithm"].split("_")[0]][0]
@@ -163,8 +192,10 @@ def markdown(comparison: dict) -> str:
         lines.append("")
     lines.append("\"never\": not reached within the run. \"median seed first\": the median over all "
                  "seeds of each seed's first step at or above the threshold, a seed that never "
-                 "reaches it counting as never. Wall time: the whole run, all seeds together, "
-                 "compilation included, on the device named in the JSON.")
+                 "reaches it counting as never. \"seed-mean at N\": the last evaluation at or "
+                 "before N env steps (\"–\" if the run stops short of N). Wall time: the "
+                 "whole run, all seeds together, compilation included, on the device named "
+                 "in the JSON.")
     return "\n".join(lines) + "\n"
 
 

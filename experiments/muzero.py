@@ -30,6 +30,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--eval-every", type=int, default=None)
     parser.add_argument("--set", default=None, metavar="JSON",
                         help='loop overrides, e.g. \'{"reanalyse_fraction": 0.25}\'')
+    parser.add_argument("--model", default=None, metavar="JSON",
+                        help='model overrides, e.g. \'{"representation": "mlp"}\'')
     parser.add_argument("--tag", default="", help="suffix of the output file names")
     parser.add_argument("--checkpoint-dir", default=None)
     parser.add_argument("--out", default=RESULTS)
@@ -38,9 +40,9 @@ def main(argv=None) -> dict:
     loop = {k: v for k, v in (("total_steps", args.steps), ("eval_every", args.eval_every))
             if v is not None}
     loop.update(json.loads(args.set) if args.set else {})
+    overrides = {"loop": loop, "model": json.loads(args.model) if args.model else {}}
     _, _, record = run_recipe(MUZERO, args.env, seeds=args.seeds, seed=args.seed,
-                              overrides={"loop": loop} if loop else None,
-                              checkpoint_dir=args.checkpoint_dir)
+                              overrides=overrides, checkpoint_dir=args.checkpoint_dir)
     runs.save_experiment(record, args.out, "muzero_" + args.env.split(":")[-1] + args.tag,
                          TARGETS.get(args.env))
     return record

@@ -84,8 +84,11 @@ def test_wilson_interval_and_bad_input():
 
 
 def test_alphazero_self_play_moves_only_on_free_cells():
-    """Random opening moves included: they too are drawn among the legal moves."""
-    model = jwm.models.alphazero_model(TTT, features=8, hidden_sizes=(8,), support=2)
+    """Random opening moves included: they too are drawn among the legal moves. (The
+    board through the MLP: the residual CNN is the MuZero model's, tested there.)"""
+    model = jwm.models.alphazero_model(TTT, features=8, hidden_sizes=(8,), support=2,
+                                       representation="mlp")
+    assert model.config["representation"] == "mlp"
     agent = jwm.agents.muzero(TTT, model, unroll_steps=0, n_step=9, discount=1.0,
                               total_steps=64, eval_every=32, num_envs=4, train_every=16,
                               train_steps=1, batch_size=8, num_simulations=4, eval_episodes=4,

@@ -127,12 +127,38 @@ def test_comparison_files_on_synthetic_results(tmp_path):
     md = open(paths["md"]).read()
     assert "| PPO | model-free | 2 | 2k | 2k | 2k | 2/2 | 1.5k |" in md
     assert "| SVG | model-based | not run |" in md and "never" in md
-    header = next(line for line in md.splitlines() if line.startswith("| algorithm"))
-    # Every table row has as many cells as the header.
-    for line in md.splitlines():
-        if line.startswith("| ") and not line.startswith("|---"):
-            assert line.count("|") == header.count("|"), line
+    _rows_match_their_header(md)
     assert os.path.getsize(paths["png"]) > 1000
+
+
+def test_curves_compared_at_equal_env_steps(tmp_path):
+    mb = _load("mb_vs_mf")
+    (tmp_path / "ppo_Breakout-MinAtar.json").write_text(json.dumps(_record(
+        "gymnax:Breakout-MinAtar", [[0, 1, 2, 3, 4], [0, 1, 2, 5, 6]], [0, 40, 90, 130, 200])))
+    (tmp_path / "muzero_Breakout-MinAtar.json").write_text(json.dumps(_record(
+        "gymnax:Breakout-MinAtar", [[0, 4, 8]], [0, 50, 100])))
+    (tmp_path / "dreamer_Breakout-MinAtar.json").write_text(json.dumps(_record(
+        "gymnax:Breakout-MinAtar", [[0, 4]], [0, 50])))      # stops short of the budget
+    envs = {"Breakout-MinAtar": {"threshold": 8.0, "equal_steps": 100}}
+    comparison = mb.compare(str(tmp_path), envs)
+    rows = {r["algorithm"]: r for r in comparison["rows"]}
+    assert rows["ppo"]["mean_at_equal_steps"] == 2.0      # the point at 90, not the one at 130
+    assert rows["muzero"]["mean_at_equal_steps"] == 8.0 and rows["muzero"]["mean_steps"] == 100
+    assert rows["dreamer"]["mean_at_equal_steps"] is None
+    md = mb.markdown(comparison)
+    assert "seed-mean at 100 |" in md and "| MuZero | model-based | 1 | 100 |" in md
+    _rows_match_their_header(md)
+
+
+def _rows_match_their_header(md):
+    """Every table row has as many cells as its table's header (tables differ: one with
+    an equal-steps budget has a column more)."""
+    header = None
+    for line in md.splitlines():
+        if line.startswith("| algorithm"):
+            header = line
+        elif line.startswith("| ") and not line.startswith("|---"):
+            assert line.count("|") == header.count("|"), line
 
 
 def test_tiny_real_ppo_run_gives_a_record_in_the_schema(tmp_path):

@@ -219,6 +219,7 @@ def test_a_nan_network_never_makes_self_play_pick_an_illegal_or_non_finite_actio
     (dict(unroll_steps=0), "unroll_steps"),
     (dict(train_every=12, num_envs=8), "train_every"),
     (dict(learning_rate=-1.0), "learning_rate"),
+    (dict(final_learning_rate=1.0), "final_learning_rate"),
     (dict(temperature=-0.5, search="puct"), "temperature"),
 ])
 def test_bad_hyperparameters_are_named(kwargs, match):
@@ -295,3 +296,22 @@ def test_image_observations_go_through_the_residual_cnn():
         muzero_model(breakout.observation_space, breakout.action_space, hidden_sizes=())
     with pytest.raises(ValueError, match="support"):
         muzero_model(breakout.observation_space, breakout.action_space, support=0)
+
+
+def test_images_can_go_through_the_mlp_instead():
+    breakout = jwm.envs.make("gymnax:Breakout-MinAtar")
+    model = muzero_model(breakout.observation_space, breakout.action_space, latent_size=16,
+                         hidden_sizes=(16,), representation="mlp")
+    assert model.config["representation"] == "mlp"
+    params = model.init(jax.random.key(0))
+    # The MLP sees the flattened 10 x 10 x 4 frame: its first kernel has 400 rows.
+    kernels = [x for x in jax.tree.leaves(params["params"]["representation"]) if x.ndim == 2]
+    assert kernels[0].shape == (400, 16)
+    _, obs = breakout.reset(jax.random.key(1))
+    assert model.represent(params, jnp.stack([obs] * 3)).shape == (3, 16)
+    with pytest.raises(ValueError, match="representation"):
+        muzero_model(CARTPOLE.observation_space, CARTPOLE.action_space,
+                     representation="resnet")          # vectors have no image to convolve
+    with pytest.raises(ValueError, match="representation"):
+        muzero_model(breakout.observation_space, breakout.action_space,
+                     representation="transformer")

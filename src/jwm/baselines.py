@@ -43,6 +43,17 @@ PPO_CONFIGS: dict[str, dict[str, Any]] = {
         "clip_eps": 0.2, "ent_coef": 0.0, "vf_coef": 0.5, "normalize_observations": True,
         "normalize_rewards": False,
     },
+    # rejax ships no MinAtar config; these are the usual PPO-on-MinAtar settings (the
+    # PureJaxRL / gymnax baselines family: 64 envs x 128 steps, 4 epochs of 8 minibatches,
+    # lr 5e-4, entropy 0.01) with rejax's flattening MLP widened to 256 x 256 for the
+    # 10 x 10 x 4 image.
+    "gymnax:Breakout-MinAtar": {
+        "total_timesteps": 2_000_000, "eval_freq": 10_000, "eval_episodes": 64,
+        "agent_kwargs": {"activation": "relu", "hidden_layer_sizes": [256, 256]},
+        "num_envs": 64, "num_steps": 128, "num_epochs": 4, "num_minibatches": 8,
+        "learning_rate": 0.0005, "max_grad_norm": 0.5, "gamma": 0.99, "gae_lambda": 0.95,
+        "clip_eps": 0.2, "ent_coef": 0.01, "vf_coef": 0.5, "normalize_rewards": False,
+    },
 }
 
 

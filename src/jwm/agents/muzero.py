@@ -20,6 +20,7 @@ updates.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Callable, NamedTuple
 
 import flashbax
@@ -82,6 +83,7 @@ def muzero(env, model, *, total_steps: int = 50_000, num_envs: int = 8,
            num_simulations: int = 16, search: str = "gumbel", discount: float = 0.997,
            unroll_steps: int = 5, n_step: int = 5, batch_size: int = 256,
            train_every: int = 40, train_steps: int = 10, learning_rate: float = 3e-3,
+           final_learning_rate: float | None = None,
            weight_decay: float = 1e-4, grad_clip: float = 5.0, value_coef: float = 0.25,
            target_update_every: int = 100, reanalyse_fraction: float = 0.0,
            priority_exponent: float = 1.0, importance_exponent: float = 1.0,
@@ -113,6 +115,9 @@ def muzero(env, model, *, total_steps: int = 50_000, num_envs: int = 8,
         sequences per env step.
       train_steps: updates per phase.
       learning_rate, weight_decay, grad_clip: AdamW and its global-norm clip.
+      final_learning_rate: None keeps ``learning_rate`` constant; a float in
+        ``[0, learning_rate]`` decays it to that value along a cosine over the run's
+        ``total_steps // train_every * train_steps`` updates (and holds it after).
       value_coef: weight of the value loss.
       target_update_every: updates between copies of the network to the target
         network that bootstraps the value targets.
@@ -156,97 +161,57 @@ def muzero(env, model, *, total_steps: int = 50_000, num_envs: int = 8,
     """
     name = "muzero" if getattr(model, "recurrent", None) is not None else "alphazero"
     _check_parts(name, env, model)
-    total_steps, num_envs, num_simulations, n_step, batch_size, train_every, \
-        train_steps, target_update_every, eval_every, eval_episodes, \
-        max_num_considered_actions = (check_positive_int(name, p, v) for p, v in (
-            ("total_steps", total_steps), ("num_envs", num_envs),
-            ("num_simulations", num_simulations), ("n_step", n_step),
-            ("batch_size", batch_size), ("train_every", train_every),
-            ("train_steps", train_steps), ("target_update_every", target_update_every),
-            ("eval_every", eval_every), ("eval_episodes", eval_episodes),
-            ("max_num_considered_actions", max_num_considered_actions)))
-    unroll_steps = check_positive_int(name, "unroll_steps", unroll_steps, 0)
-    learned = model.recurrent is not None
-    if learned and unroll_steps == 0:
-        raise ValueError(f"{name}: unroll_steps must be >= 1 for a learned model (its "
-                         "dynamics learn only from unrolls)")
-    if not learned and unroll_steps:
-        raise ValueError(f"{name}: unroll_steps must be 0 for a model whose dynamics are "
-                         f"the true rules (jwm.models.alphazero_model), got {unroll_steps}")
-    search = check_choice(name, "search", search, SEARCH_RULES)
-    discount = check_real(name, "discount", discount, low=0.0, high=1.0)
-    learning_rate = check_real(name, "learning_rate", learning_rate, low=0.0, low_open=True)
-    weight_decay = check_real(name, "weight_decay", weight_decay, low=0.0)
-    grad_clip = check_real(name, "grad_clip", grad_clip, low=0.0, low_open=True)
-    value_coef = check_real(name, "value_coef", value_coef, low=0.0)
-    reanalyse_fraction = check_real(name, "reanalyse_fraction", reanalyse_fraction,
-                                    low=0.0, high=1.0)
-    if reanalyse_fraction and model.observes_state:
-        raise ValueError(f"{name}: reanalyse_fraction must be 0 when the model searches from "
-                         "env states (the replay keeps observations, not states)")
-    priority_exponent = check_real(name, "priority_exponent", priority_exponent,
-                                   low=0.0, high=1.0, low_open=True)
-    importance_exponent = check_real(name, "importance_exponent", importance_exponent,
-                                     low=0.0)
-    check_schedule(name, num_envs=num_envs, train_every=train_every, eval_every=eval_every,
-                   total_steps=total_steps)
-    if eval_steps is None:
-        eval_steps = env.max_episode_steps
-    eval_steps = check_positive_int(name, "eval_steps (or the env's max_episode_steps)",
-                                    eval_steps)
-    schedule, temperature_config = _temperature(name, temperature, total_steps)
-    two_player = getattr(env, "num_players", 1) == 2
-    # A value is the player to move's: across a ply of a two-player game it flips sign.
-    target_discount = -discount if two_player else discount
-
-    sequence = unroll_steps + n_step + 1
-    chunk = train_every // num_envs
-    prefill = sequence * num_envs if prefill is None else check_positive_int(
-        name, "prefill", prefill, sequence * num_envs)
-    prefill_chunks = -(-prefill // train_every)
-    if capacity is None:
-        capacity = total_steps + prefill_chunks * train_every
-    rows_per_env = check_positive_int(name, "capacity", capacity, sequence * num_envs) // num_envs
-    reanalysed = int(round(reanalyse_fraction * batch_size))
-
+    c = _settings(name, env, model, dict(
+        total_steps=total_steps, num_envs=num_envs, num_simulations=num_simulations,
+        search=search, discount=discount, unroll_steps=unroll_steps, n_step=n_step,
+        batch_size=batch_size, train_every=train_every, train_steps=train_steps,
+        learning_rate=learning_rate, final_learning_rate=final_learning_rate,
+        weight_decay=weight_decay, grad_clip=grad_clip, value_coef=value_coef,
+        target_update_every=target_update_every, reanalyse_fraction=reanalyse_fraction,
+        priority_exponent=priority_exponent, importance_exponent=importance_exponent,
+        capacity=capacity, prefill=prefill, eval_every=eval_every,
+        eval_episodes=eval_episodes, eval_steps=eval_steps,
+        max_num_considered_actions=max_num_considered_actions, gumbel_scale=gumbel_scale,
+        dirichlet_alpha=dirichlet_alpha, dirichlet_fraction=dirichlet_fraction,
+        temperature=temperature, random_opening=random_opening))
+    sequence = c.unroll_steps + c.n_step + 1
     replay = flashbax.make_prioritised_trajectory_buffer(
-        add_batch_size=num_envs, sample_batch_size=batch_size, sample_sequence_length=sequence,
-        period=1, min_length_time_axis=sequence, max_length_time_axis=rows_per_env,
-        priority_exponent=priority_exponent)
-    search_options = dict(num_simulations=num_simulations, rule=search,
-                          prior_fn=model.prior_fn, value_fn=model.value_fn, discount=discount,
-                          max_num_considered_actions=max_num_considered_actions,
-                          dirichlet_alpha=dirichlet_alpha)
-    explorer = mcts(model, env.action_space, gumbel_scale=gumbel_scale,
-                    dirichlet_fraction=dirichlet_fraction, **search_options)
+        add_batch_size=c.num_envs, sample_batch_size=c.batch_size,
+        sample_sequence_length=sequence, period=1, min_length_time_axis=sequence,
+        max_length_time_axis=c.capacity // c.num_envs, priority_exponent=c.priority_exponent)
+    search_options = dict(num_simulations=c.num_simulations, rule=c.search,
+                          prior_fn=model.prior_fn, value_fn=model.value_fn,
+                          discount=c.discount,
+                          max_num_considered_actions=c.max_num_considered_actions,
+                          dirichlet_alpha=c.dirichlet_alpha)
+    explorer = mcts(model, env.action_space, gumbel_scale=c.gumbel_scale,
+                    dirichlet_fraction=c.dirichlet_fraction, **search_options)
     # Evaluation and reanalyse search without noise: Gumbel's top-k by prior only,
     # PUCT without Dirichlet noise, acting by the most visited action.
     greedy = mcts(model, env.action_space, gumbel_scale=0.0, dirichlet_fraction=0.0,
                   temperature=0.0, **search_options)
     policy = planner_policy(model, greedy)
-    random_opening = check_positive_int(name, "random_opening", random_opening, 0)
-    players = self_play(env, model, explorer, num_envs=num_envs, steps=chunk,
-                        sample_action=search == "puct", random_opening=random_opening)
-    tx = optax.chain(optax.clip_by_global_norm(grad_clip),
-                     optax.adamw(learning_rate, weight_decay=weight_decay))
-
-    update = _update(model, greedy, replay, tx, discount=target_discount, n_step=n_step,
-                     unroll_steps=unroll_steps, reanalysed=reanalysed, value_coef=value_coef,
-                     importance_exponent=importance_exponent,
-                     target_update_every=target_update_every)
+    players = self_play(env, model, explorer, num_envs=c.num_envs,
+                        steps=c.train_every // c.num_envs, sample_action=c.search == "puct",
+                        random_opening=c.random_opening)
+    tx = _optimizer(c)
+    update = _update(model, greedy, replay, tx, discount=c.target_discount, n_step=c.n_step,
+                     unroll_steps=c.unroll_steps, reanalysed=c.reanalysed,
+                     value_coef=c.value_coef, importance_exponent=c.importance_exponent,
+                     target_update_every=c.target_update_every)
 
     def collect(state: AgentState, key):
-        temp = schedule(state.env_steps)
+        temp = c.temperature_schedule(state.env_steps)
         env_carry, rows, finished, nonfinite = players.collect(state.env, state.model_params,
                                                                key, temp)
         state = state._replace(env=env_carry, buffer=replay.add(state.buffer, rows),
-                               env_steps=state.env_steps + train_every)
+                               env_steps=state.env_steps + c.train_every)
         return state, (finished, nonfinite, rows.root_value.mean(), temp)
 
     def phase(state: AgentState, key):
         k_collect, k_train = jax.random.split(key)
         state, collected = collect(state, k_collect)
-        state, losses = jax.lax.scan(update, state, jax.random.split(k_train, train_steps))
+        state, losses = jax.lax.scan(update, state, jax.random.split(k_train, c.train_steps))
         return state, (collected, jax.tree.map(lambda x: x[-1], losses))
 
     def init(key) -> AgentState:
@@ -261,14 +226,16 @@ def muzero(env, model, *, total_steps: int = 50_000, num_envs: int = 8,
                            model_params=params, model_opt=tx.init(params), learner=params,
                            buffer=replay.init(example), env=env_carry)
         state, _ = jax.lax.scan(lambda s, k: (collect(s, k)[0], None), state,
-                                jax.random.split(k_prefill, prefill_chunks))
+                                jax.random.split(k_prefill, c.prefill_chunks))
         # The prefill is not part of the run's env-step budget.
         return strong_types(state._replace(env_steps=zero))
+
+    evaluation = _evaluation(env, policy, opponent, c.eval_episodes, c.eval_steps)
 
     def step(state: AgentState):
         key, k_phases, k_eval = jax.random.split(state.key, 3)
         state, ((finished, nonfinite, root_value, temp), losses) = jax.lax.scan(
-            phase, state, jax.random.split(k_phases, eval_every // train_every))
+            phase, state, jax.random.split(k_phases, c.eval_every // c.train_every))
         eval_return = evaluation(state.model_params, k_eval)
         ended = ~jnp.isnan(finished)
         count = ended.sum()
@@ -277,29 +244,88 @@ def muzero(env, model, *, total_steps: int = 50_000, num_envs: int = 8,
             train_return=jnp.where(count > 0, jnp.where(ended, finished, 0.0).sum()
                                    / jnp.maximum(count, 1), jnp.nan),
             loss=jax.tree.map(lambda x: x[-1], losses), root_value=root_value.mean(),
-            temperature=jnp.where(search == "puct", temp[-1], 0.0),
+            temperature=jnp.where(c.search == "puct", temp[-1], 0.0),
             num_nonfinite=nonfinite.sum())
         return state._replace(key=key, iteration=state.iteration + 1), metrics
 
-    evaluation = _evaluation(env, policy, opponent, eval_episodes, eval_steps)
-    config = dict(env=env.name, total_steps=total_steps, num_envs=num_envs,
-                  num_simulations=num_simulations, search=search, discount=discount,
-                  unroll_steps=unroll_steps, n_step=n_step, batch_size=batch_size,
-                  train_every=train_every, train_steps=train_steps,
-                  learning_rate=learning_rate, weight_decay=weight_decay, grad_clip=grad_clip,
-                  value_coef=value_coef, target_update_every=target_update_every,
-                  reanalyse_fraction=reanalyse_fraction,
-                  priority_exponent=priority_exponent,
-                  importance_exponent=importance_exponent, capacity=capacity, prefill=prefill,
-                  eval_every=eval_every, eval_episodes=eval_episodes, eval_steps=eval_steps,
-                  max_num_considered_actions=max_num_considered_actions,
-                  gumbel_scale=gumbel_scale, dirichlet_alpha=dirichlet_alpha,
-                  dirichlet_fraction=dirichlet_fraction, temperature=temperature_config,
-                  random_opening=random_opening,
-                  replay_ratio=train_steps * batch_size / train_every,
-                  two_player=two_player, model=part_config(model))
-    return Agent(name=name, init=init, step=step, iterations=total_steps // eval_every,
-                 policy=policy, policy_params=lambda state: state.model_params, config=config)
+    return Agent(name=name, init=init, step=step, iterations=c.total_steps // c.eval_every,
+                 policy=policy, policy_params=lambda state: state.model_params,
+                 config=dict(env=env.name, **c.config, model=part_config(model)))
+
+
+def _settings(name, env, model, options: dict) -> SimpleNamespace:
+    """`muzero`'s ``options`` checked (ValueError naming the parameter) and resolved:
+    the options themselves (``eval_steps``, ``prefill``, ``capacity`` filled in; for
+    ``capacity``, rows over all envs) plus ``target_discount``, ``reanalysed`` (batch
+    rows), ``prefill_chunks``, ``temperature_schedule`` and ``config`` (what the agent
+    records)."""
+    o = dict(options)
+    for param in ("total_steps", "num_envs", "num_simulations", "n_step", "batch_size",
+                  "train_every", "train_steps", "target_update_every", "eval_every",
+                  "eval_episodes", "max_num_considered_actions"):
+        o[param] = check_positive_int(name, param, o[param])
+    o["unroll_steps"] = check_positive_int(name, "unroll_steps", o["unroll_steps"], 0)
+    learned = model.recurrent is not None
+    if learned and o["unroll_steps"] == 0:
+        raise ValueError(f"{name}: unroll_steps must be >= 1 for a learned model (its "
+                         "dynamics learn only from unrolls)")
+    if not learned and o["unroll_steps"]:
+        raise ValueError(f"{name}: unroll_steps must be 0 for a model whose dynamics are "
+                         f"the true rules (jwm.models.alphazero_model), got "
+                         f"{o['unroll_steps']}")
+    o["search"] = check_choice(name, "search", o["search"], SEARCH_RULES)
+    for param, bounds in (("discount", dict(low=0.0, high=1.0)),
+                          ("learning_rate", dict(low=0.0, low_open=True)),
+                          ("weight_decay", dict(low=0.0)),
+                          ("grad_clip", dict(low=0.0, low_open=True)),
+                          ("value_coef", dict(low=0.0)),
+                          ("reanalyse_fraction", dict(low=0.0, high=1.0)),
+                          ("priority_exponent", dict(low=0.0, high=1.0, low_open=True)),
+                          ("importance_exponent", dict(low=0.0))):
+        o[param] = check_real(name, param, o[param], **bounds)
+    if o["final_learning_rate"] is not None:
+        o["final_learning_rate"] = check_real(name, "final_learning_rate",
+                                              o["final_learning_rate"], low=0.0,
+                                              high=o["learning_rate"])
+    if o["reanalyse_fraction"] and model.observes_state:
+        raise ValueError(f"{name}: reanalyse_fraction must be 0 when the model searches from "
+                         "env states (the replay keeps observations, not states)")
+    check_schedule(name, num_envs=o["num_envs"], train_every=o["train_every"],
+                   eval_every=o["eval_every"], total_steps=o["total_steps"])
+    o["eval_steps"] = check_positive_int(
+        name, "eval_steps (or the env's max_episode_steps)",
+        env.max_episode_steps if o["eval_steps"] is None else o["eval_steps"])
+    o["random_opening"] = check_positive_int(name, "random_opening", o["random_opening"], 0)
+    schedule, o["temperature"] = _temperature(name, o["temperature"], o["total_steps"])
+    two_player = getattr(env, "num_players", 1) == 2
+
+    sequence = o["unroll_steps"] + o["n_step"] + 1
+    minimum = sequence * o["num_envs"]
+    o["prefill"] = minimum if o["prefill"] is None else check_positive_int(
+        name, "prefill", o["prefill"], minimum)
+    prefill_chunks = -(-o["prefill"] // o["train_every"])
+    if o["capacity"] is None:
+        o["capacity"] = o["total_steps"] + prefill_chunks * o["train_every"]
+    o["capacity"] = check_positive_int(name, "capacity", o["capacity"], minimum)
+    config = dict(o, replay_ratio=o["train_steps"] * o["batch_size"] / o["train_every"],
+                  two_player=two_player)
+    return SimpleNamespace(
+        **o, config=config, prefill_chunks=prefill_chunks, temperature_schedule=schedule,
+        # A value is the player to move's: across a ply of a two-player game it flips sign.
+        target_discount=-o["discount"] if two_player else o["discount"],
+        reanalysed=int(round(o["reanalyse_fraction"] * o["batch_size"])))
+
+
+def _optimizer(c):
+    """AdamW after a global-norm clip; the step size constant or cosine-decayed to
+    ``final_learning_rate`` over the run's updates."""
+    step_size = c.learning_rate
+    if c.final_learning_rate is not None:
+        step_size = optax.cosine_decay_schedule(
+            c.learning_rate, c.total_steps // c.train_every * c.train_steps,
+            alpha=c.final_learning_rate / c.learning_rate)
+    return optax.chain(optax.clip_by_global_norm(c.grad_clip),
+                       optax.adamw(step_size, weight_decay=c.weight_decay))
 
 
 def _update(model, planner, replay, tx, *, discount, n_step, unroll_steps, reanalysed,

@@ -19,7 +19,7 @@ from jwm.keys import with_typed_key
 from jwm.models.checks import check_shape
 from jwm.models.layers import NormMLP
 from jwm.models.muzero import (MuZeroModel, as_network_input, check_sizes,
-                               observation_torso)
+                               observation_torso, resolve_representation)
 from jwm.models.true_model import true_model
 from jwm.models.twohot import value_transform_inverse
 
@@ -28,6 +28,7 @@ __all__ = ["alphazero_model"]
 
 class _PredictionNet(nn.Module):
     obs_shape: tuple
+    representation: str
     num_actions: int
     features: int
     hidden_sizes: tuple
@@ -36,13 +37,14 @@ class _PredictionNet(nn.Module):
     blocks: int
 
     def setup(self):
-        self.torso = observation_torso(self.obs_shape, self.hidden_sizes, self.features,
+        self.torso = observation_torso(self.representation, self.hidden_sizes, self.features,
                                        self.channels, self.blocks)
         self.value_head = NormMLP(self.hidden_sizes, None, self.num_bins, zero_out=True)
         self.policy_head = NormMLP(self.hidden_sizes, None, self.num_actions, zero_out=True)
 
     def represent(self, obs):
-        return nn.silu(self.torso(as_network_input(obs, self.obs_shape)))
+        return nn.silu(self.torso(as_network_input(obs, self.obs_shape,
+                                                      self.representation)))
 
     def predict(self, features):
         return self.policy_head(features), self.value_head(features)
@@ -52,7 +54,8 @@ class _PredictionNet(nn.Module):
 
 
 def alphazero_model(env, *, features: int = 64, hidden_sizes: tuple = (128,),
-                    support: int = 20, channels: int = 32, blocks: int = 2) -> MuZeroModel:
+                    support: int = 20, channels: int = 32, blocks: int = 2,
+                    representation: str = "auto") -> MuZeroModel:
     """Builds AlphaZero's `MuZeroModel` for ``env`` (Discrete actions; ``env.observe``
     needed, as the pgx and gymnax adapters give).
 
@@ -63,6 +66,8 @@ def alphazero_model(env, *, features: int = 64, hidden_sizes: tuple = (128,),
       support: values are categorical over ``-support..support`` of ``value_transform``
         space (two-player outcomes lie in [-1, 1]; a small support suffices there).
       channels, blocks: the residual CNN for ``[H, W, C]`` observations (boards).
+      representation: ``"auto"`` (the CNN for ``[H, W, C]``, the MLP otherwise),
+        ``"mlp"`` (the flattened board; cheaper on a CPU) or ``"resnet"``.
 
     Its ``encode(params, state)`` returns the state; ``prior_fn``/``value_fn`` take a
     state and read its observation; ``represent``/``predict``/``scalar`` work on
@@ -79,7 +84,9 @@ def alphazero_model(env, *, features: int = 64, hidden_sizes: tuple = (128,),
                                blocks=blocks, hidden_sizes=hidden_sizes)
     obs_shape = tuple(env.observation_space.shape)
     num_actions = int(env.action_space.n)
-    net = _PredictionNet(obs_shape=obs_shape, num_actions=num_actions, features=features,
+    representation = resolve_representation(name, representation, obs_shape)
+    net = _PredictionNet(obs_shape=obs_shape, representation=representation,
+                         num_actions=num_actions, features=features,
                          hidden_sizes=hidden_sizes, num_bins=2 * support + 1,
                          channels=channels, blocks=blocks)
     bins = jnp.arange(-support, support + 1, dtype=jnp.float32)
@@ -104,7 +111,7 @@ def alphazero_model(env, *, features: int = 64, hidden_sizes: tuple = (128,),
 
     config = dict(kind="alphazero", features=features, hidden_sizes=list(hidden_sizes),
                   support=support, channels=channels, blocks=blocks,
-                  representation="resnet" if len(obs_shape) == 3 else "mlp")
+                  representation=representation)
     return MuZeroModel(
         init=with_typed_key(init, 0, where=f"{name}.init"), encode=rules.encode,
         step=rules.step, observes_state=True, invalid_actions=rules.invalid_actions,

@@ -72,24 +72,44 @@ class _ResidualTorso(nn.Module):
         return x.reshape(lead + (self.out,))
 
 
-def observation_torso(obs_shape, hidden_sizes, out, channels, blocks) -> nn.Module:
-    """``[..., *obs_shape] -> [..., out]``: the residual CNN for ``[H, W, C]``
-    observations, an MLP (Dense, LayerNorm, SiLU layers) for flattened others."""
-    if len(obs_shape) == 3:
+REPRESENTATIONS = ("auto", "mlp", "resnet")
+
+
+def resolve_representation(where, representation, obs_shape) -> str:
+    """``"mlp"`` or ``"resnet"``: ``"auto"`` is the residual CNN for ``[H, W, C]``
+    observations and the MLP for others. ValueError naming ``representation`` for an
+    unknown choice or a CNN asked of non-image observations."""
+    if representation not in REPRESENTATIONS:
+        raise ValueError(f"{where}: representation must be one of {REPRESENTATIONS}, got "
+                         f"{representation!r}")
+    if representation == "auto":
+        return "resnet" if len(obs_shape) == 3 else "mlp"
+    if representation == "resnet" and len(obs_shape) != 3:
+        raise ValueError(f"{where}: representation 'resnet' needs [H, W, C] observations, "
+                         f"got shape {tuple(obs_shape)}")
+    return representation
+
+
+def observation_torso(representation, hidden_sizes, out, channels, blocks) -> nn.Module:
+    """``[..., *obs_shape] -> [..., out]``: the residual CNN (``"resnet"``, on
+    ``[H, W, C]``) or an MLP (``"mlp"``: Dense, LayerNorm, SiLU layers) on flattened
+    observations."""
+    if representation == "resnet":
         return _ResidualTorso(channels, blocks, out)
     return NormMLP(hidden_sizes, None, out)
 
 
-def as_network_input(obs, obs_shape):
-    """Observations as float32, flattened to vectors unless they are ``[H, W, C]``."""
+def as_network_input(obs, obs_shape, representation):
+    """Observations as float32, flattened to vectors for the MLP."""
     obs = obs.astype(jnp.float32)
-    if len(obs_shape) != 3:
+    if representation == "mlp":
         obs = obs.reshape(obs.shape[:obs.ndim - len(obs_shape)] + (-1,))
     return obs
 
 
 class _MuZeroNet(nn.Module):
     obs_shape: tuple
+    representation_kind: str
     num_actions: int
     latent_size: int
     hidden_sizes: tuple
@@ -98,7 +118,7 @@ class _MuZeroNet(nn.Module):
     blocks: int
 
     def setup(self):
-        self.representation = observation_torso(self.obs_shape, self.hidden_sizes,
+        self.representation = observation_torso(self.representation_kind, self.hidden_sizes,
                                                 self.latent_size, self.channels, self.blocks)
         self.dynamics = NormMLP(self.hidden_sizes, None, self.latent_size)
         # Reward, value and policy heads start at 0: expected reward and value 0 and a
@@ -108,7 +128,8 @@ class _MuZeroNet(nn.Module):
         self.policy_head = NormMLP(self.hidden_sizes, None, self.num_actions, zero_out=True)
 
     def represent(self, obs):
-        return _min_max_scale(self.representation(as_network_input(obs, self.obs_shape)))
+        return _min_max_scale(self.representation(
+            as_network_input(obs, self.obs_shape, self.representation_kind)))
 
     def recurrent(self, latent, action):
         x = jnp.concatenate([latent, jax.nn.one_hot(action, self.num_actions)], axis=-1)
@@ -174,7 +195,7 @@ class MuZeroModel(WorldModel):
 
 def muzero_model(observation_space, action_space, *, latent_size: int = 64,
                  hidden_sizes: tuple = (128,), support: int = 20, channels: int = 32,
-                 blocks: int = 2) -> MuZeroModel:
+                 blocks: int = 2, representation: str = "auto") -> MuZeroModel:
     """Builds a `MuZeroModel` for the given spaces.
 
     Args:
@@ -191,6 +212,9 @@ def muzero_model(observation_space, action_space, *, latent_size: int = 64,
         up to about 425 (``value_transform(425) = 20.06``); larger ones are clipped.
       channels, blocks: width and residual blocks of the CNN for ``[H, W, C]``
         observations.
+      representation: ``"auto"`` (the CNN for ``[H, W, C]``, the MLP otherwise),
+        ``"mlp"`` (flattened observations; cheaper on a CPU for small boards) or
+        ``"resnet"``.
 
     ``encode`` and ``represent`` raise ValueError for an observation that is not
     ``[..., *obs_shape]``; ``step`` for an action that is not a scalar.
@@ -205,7 +229,9 @@ def muzero_model(observation_space, action_space, *, latent_size: int = 64,
         raise TypeError(f"{name}: observation_space must be a Box of vectors [d] or of "
                         f"images/boards [H, W, C], got {observation_space!r}")
     num_actions = int(action_space.n)
-    net = _MuZeroNet(obs_shape=obs_shape, num_actions=num_actions, latent_size=latent_size,
+    representation = resolve_representation(name, representation, obs_shape)
+    net = _MuZeroNet(obs_shape=obs_shape, representation_kind=representation,
+                     num_actions=num_actions, latent_size=latent_size,
                      hidden_sizes=hidden_sizes, num_bins=2 * support + 1, channels=channels,
                      blocks=blocks)
     bins = jnp.arange(-support, support + 1, dtype=jnp.float32)
@@ -246,9 +272,9 @@ def muzero_model(observation_space, action_space, *, latent_size: int = 64,
 
     config = dict(kind="muzero", latent_size=latent_size, hidden_sizes=list(hidden_sizes),
                   support=support, channels=channels, blocks=blocks,
-                  representation="resnet" if len(obs_shape) == 3 else "mlp")
-    return MuZeroModel(init=with_typed_key(init, 0, where=f"{name}.init"), encode=encode, step=step, represent=represent,
-                       recurrent=recurrent, predict=predict, prior_fn=prior_fn,
+                  representation=representation)
+    return MuZeroModel(init=with_typed_key(init, 0, where=f"{name}.init"), encode=encode,
+                       step=step, represent=represent, recurrent=recurrent, predict=predict, prior_fn=prior_fn,
                        value_fn=value_fn, scalar=scalar, bins=bins, obs_shape=obs_shape,
                        num_actions=num_actions, latent_size=latent_size, config=config)
 

@@ -10,7 +10,7 @@ __all__ = ["ALPHAZERO"]
 
 DEFAULTS = {
     "model": {"features": 64, "hidden_sizes": [64], "support": 5, "channels": 32,
-              "blocks": 2},
+              "blocks": 2, "representation": "auto"},
     # random_opening 1: the first move of every self-play game is uniformly random.
     # Without it self-play never opened on an edge, and 3-4 of 100 games as the second
     # player against a perfect player were lost to an edge opening
@@ -20,7 +20,8 @@ DEFAULTS = {
     "loop": {"total_steps": 20_000, "num_envs": 16, "num_simulations": 32,
              "search": "gumbel", "discount": 1.0, "unroll_steps": 0, "n_step": 9,
              "batch_size": 128, "train_every": 80, "train_steps": 10,
-             "learning_rate": 1e-3, "weight_decay": 1e-4, "grad_clip": 5.0,
+             "learning_rate": 1e-3, "final_learning_rate": None,
+             "weight_decay": 1e-4, "grad_clip": 5.0,
              "value_coef": 1.0, "target_update_every": 100, "reanalyse_fraction": 0.0,
              "priority_exponent": 1.0, "importance_exponent": 1.0, "capacity": None,
              "prefill": None, "eval_every": 2_000, "eval_episodes": 64, "eval_steps": None,

@@ -12,11 +12,12 @@ __all__ = ["MUZERO"]
 # 2022); a replay ratio of 64 sequences (0.25 updates of 256) per env step.
 DEFAULTS = {
     "model": {"latent_size": 64, "hidden_sizes": [128], "support": 20, "channels": 32,
-              "blocks": 2},
+              "blocks": 2, "representation": "auto"},
     "loop": {"total_steps": 50_000, "num_envs": 8, "num_simulations": 16, "search": "gumbel",
              "discount": 0.99, "unroll_steps": 5, "n_step": 5, "batch_size": 256,
              "train_every": 40, "train_steps": 10, "learning_rate": 3e-3,
-             "weight_decay": 1e-4, "grad_clip": 5.0, "value_coef": 0.25,
+             "final_learning_rate": None, "weight_decay": 1e-4, "grad_clip": 5.0,
+             "value_coef": 0.25,
              "target_update_every": 100, "reanalyse_fraction": 0.0,
              "priority_exponent": 1.0, "importance_exponent": 1.0, "capacity": None,
              "prefill": None, "eval_every": 5_000, "eval_episodes": 8, "eval_steps": None,
