@@ -193,6 +193,29 @@ def test_reanalyse_replaces_the_stored_policy_targets():
     np.testing.assert_array_equal(fresh.value, kept.value)
 
 
+def test_value_targets_read_the_target_network_only_where_needed():
+    """Replay targets bootstrap from K + 2 rows per sequence; they equal the targets
+    computed from the target network's values of every row."""
+    noisy = jax.tree.map(lambda x: x + 0.3 * jax.random.normal(jax.random.key(3), x.shape),
+                         SMALL.init(jax.random.key(1)))          # non-zero value head
+    batch, length, options = 6, 6, dict(discount=0.9, n_step=3, unroll_steps=2)
+    rows = _rows(noisy, batch=batch, length=length)
+    ends = {1: ("truncated", 1), 2: ("terminated", 2), 3: ("truncated", 4),
+            4: ("terminated", 0), 5: ("truncated", 0)}
+    for b, (kind, row) in ends.items():
+        rows = rows._replace(**{kind: getattr(rows, kind).at[b, row].set(True)})
+    rows = rows._replace(truncated=rows.truncated.at[4, 3].set(True),   # a second end
+                         reward=jax.random.normal(jax.random.key(4), (batch, length)))
+    got = replay_targets(SMALL, None, None, noisy, rows, None, reanalysed=0, **options)
+    every_row = SMALL.scalar(SMALL.predict(noisy, SMALL.represent(noisy, rows.obs))[1])
+    want = jax.vmap(lambda a, r, te, tr, p, v: unroll_targets(a, r, te, tr, p, v, **options))(
+        rows.action, rows.reward, rows.terminated, rows.truncated, rows.search_policy,
+        every_row)
+    assert float(jnp.abs(every_row).min()) > 1e-3
+    np.testing.assert_allclose(got.value, want.value, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(got.value_weight, want.value_weight)
+
+
 def test_a_nan_network_never_makes_self_play_pick_an_illegal_or_non_finite_action():
     nan_params = jax.tree.map(lambda x: jnp.full_like(x, jnp.nan),
                               SMALL.init(jax.random.key(0)))

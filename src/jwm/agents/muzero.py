@@ -390,11 +390,31 @@ def replay_targets(model, planner, params, target_params, rows, key, *, discount
         fresh = jax.vmap(search)(flat, jax.random.split(key, reanalysed * (unroll_steps + 1)))
         search_policy = search_policy.at[:reanalysed, :unroll_steps + 1].set(
             fresh.reshape((reanalysed, unroll_steps + 1) + fresh.shape[1:]))
-    bootstrap = jax.lax.stop_gradient(model.scalar(
-        model.predict(target_params, model.represent(target_params, rows.obs))[1]))
+    bootstrap = _bootstrap_values(model, target_params, rows, n_step=n_step,
+                                  unroll_steps=unroll_steps)
     return jax.vmap(lambda a, r, te, tr, p, v: unroll_targets(
         a, r, te, tr, p, v, discount=discount, n_step=n_step, unroll_steps=unroll_steps))(
         rows.action, rows.reward, rows.terminated, rows.truncated, search_policy, bootstrap)
+
+
+def _bootstrap_values(model, target_params, rows, *, n_step: int, unroll_steps: int):
+    """``[B, L]`` the target network's values of the rows the n-step targets read, 0
+    elsewhere: rows ``n .. n + K`` (the ends of full n-step windows) and each
+    sequence's first end if it is a truncation (a cut window bootstraps there; windows
+    past a sequence's first end are masked or absorbed, so no other row is read). That
+    is ``K + 2`` of the ``K + n + 1`` rows through the network."""
+    batch, length = rows.reward.shape
+    done = rows.terminated | rows.truncated
+    first_end = jnp.argmax(done, axis=1)                                  # [B]
+    window = jnp.arange(n_step, n_step + unroll_steps + 1)
+    read = jnp.concatenate([jnp.broadcast_to(window, (batch, window.size)),
+                            first_end[:, None]], axis=1)                  # [B, K + 2]
+    obs = jax.tree.map(lambda x: jnp.take_along_axis(
+        x, read.reshape(read.shape + (1,) * (x.ndim - 2)), axis=1), rows.obs)
+    values = jax.lax.stop_gradient(model.scalar(
+        model.predict(target_params, model.represent(target_params, obs))[1]))
+    return jnp.zeros((batch, length), values.dtype).at[
+        jnp.arange(batch)[:, None], read].set(values)
 
 
 def _check_parts(name, env, model):
