@@ -58,3 +58,12 @@ def test_known_reward_and_termination_for_mountain_car():
         assert bool(termination_fn(obs, jnp.array([1.0]), t.obs)) == bool(t.terminated)
     with pytest.raises(ValueError, match="known_reward"):
         PETS.agent(PETS.config("gymnax:Pendulum-v1", {"known_reward": True}))
+
+
+@pytest.mark.parametrize("name, env, representation", [
+    ("muzero", "gymnax:Breakout-MinAtar", "mlp"), ("alphazero", "pgx:connect_four", "mlp"),
+    ("alphazero", "pgx:tic_tac_toe", "resnet")])
+def test_board_and_frame_recipes_build_with_their_env_settings(name, env, representation):
+    agent = RECIPES[name].agent(RECIPES[name].config(env))
+    assert agent.config["model"]["representation"] == representation
+    assert agent.config["env"] == env and agent.iterations >= 1

@@ -26,7 +26,14 @@ DEFAULTS = {
              "random_opening": 0},
 }
 
-ENV_DEFAULTS: dict = {}
+# MinAtar: the 10 x 10 x 4 frame through an MLP (the full-resolution CNN made an update
+# of 256 sequences cost seconds on the 2-core CPU), a wider latent, 10-step targets.
+ENV_DEFAULTS: dict = {
+    "gymnax:Breakout-MinAtar": {
+        "model": {"representation": "mlp", "latent_size": 128, "hidden_sizes": [256]},
+        "loop": {"total_steps": 100_000, "eval_every": 10_000, "n_step": 10,
+                 "eval_episodes": 16, "final_learning_rate": 3e-4}},
+}
 
 
 def _build(env_name: str, config: dict):
