@@ -14,7 +14,8 @@ docs/design.md, plus ``matches``) and the learning curve ``alphazero_<game>.png`
 (mean outcome against a uniformly random player during training).
 
     python experiments/alphazero.py --env pgx:tic_tac_toe --seeds 3
-    python experiments/alphazero.py --env pgx:connect_four --seeds 1 --reference-simulations 200
+    python experiments/alphazero.py --env pgx:connect_four --seeds 1 --reference-simulations 200 \
+        --match-simulations 32 128
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ Runs the MuZero recipe (`jwm.recipes.MUZERO`) through `jwm.train`. Writes
 ``muzero_<env>.png``. With ``--checkpoint-dir`` an interrupted run resumes.
 
     python experiments/muzero.py --env gymnax:CartPole-v1 --seeds 3
+    python experiments/muzero.py --env gymnax:Breakout-MinAtar --seeds 2
 """
 
 from __future__ import annotations

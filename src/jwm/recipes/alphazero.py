@@ -36,7 +36,7 @@ DEFAULTS = {
 ENV_DEFAULTS = {
     "pgx:connect_four": {
         "model": {"representation": "mlp", "hidden_sizes": [256, 256], "features": 128},
-        "loop": {"n_step": 42, "total_steps": 819_200, "eval_every": 102_400,
+        "loop": {"n_step": 42, "total_steps": 1_843_200, "eval_every": 102_400,
                  "eval_episodes": 32, "num_envs": 64, "num_simulations": 32,
                  "train_every": 320, "batch_size": 256, "final_learning_rate": 1e-4}},
 }
