@@ -67,3 +67,14 @@ def test_board_and_frame_recipes_build_with_their_env_settings(name, env, repres
     agent = RECIPES[name].agent(RECIPES[name].config(env))
     assert agent.config["model"]["representation"] == representation
     assert agent.config["env"] == env and agent.iterations >= 1
+
+
+def test_alphazero_can_be_evaluated_against_rollout_mcts():
+    recipe = RECIPES["alphazero"]
+    default = recipe.agent(recipe.config("pgx:tic_tac_toe"))
+    assert default.config["eval_opponent"] == "uniformly random player"
+    agent = recipe.agent(recipe.config("pgx:tic_tac_toe",
+                                       {"loop": {"eval_opponent_simulations": 8}}))
+    assert agent.config["eval_opponent"] == "UCT with random rollouts, 8 simulations"
+    with pytest.raises(ValueError, match="num_simulations"):
+        recipe.agent(recipe.config("pgx:tic_tac_toe", {"loop": {"eval_opponent_simulations": 0}}))

@@ -27,7 +27,11 @@ DEFAULTS = {
              "prefill": None, "eval_every": 2_000, "eval_episodes": 64, "eval_steps": None,
              "max_num_considered_actions": 16, "gumbel_scale": 1.0, "dirichlet_alpha": 0.3,
              "dirichlet_fraction": 0.25, "temperature": None,
-             "random_opening": 1},
+             "random_opening": 1,
+             # The evaluation's opponent: None is a uniformly random player; N is UCT
+             # with random rollouts at N simulations (jwm.eval.rollout_mcts_player),
+             # whose games stay informative after random play is beaten every time.
+             "eval_opponent_simulations": None},
 }
 
 # Connect four: the board through an MLP (the residual CNN's self-play ran at 9 plies/s
@@ -48,7 +52,15 @@ def _build(env_name: str, config: dict):
     env = envs.make(env_name)
     model_options = dict(config["model"], hidden_sizes=tuple(config["model"]["hidden_sizes"]))
     model = models.alphazero_model(env, **model_options)
-    return agents.muzero(env, model, **config["loop"])
+    loop = dict(config["loop"])
+    simulations = loop.pop("eval_opponent_simulations")
+    opponent = None
+    if simulations is not None:
+        from jwm.eval import rollout_mcts_player
+        opponent = rollout_mcts_player(env, num_simulations=simulations)
+    return agents.muzero(env, model, opponent=opponent, **loop).with_config(
+        eval_opponent=("uniformly random player" if simulations is None else
+                       f"UCT with random rollouts, {simulations} simulations"))
 
 
 ALPHAZERO = Recipe(name="alphazero",
