@@ -48,7 +48,7 @@ PPO_CONFIGS: dict[str, dict[str, Any]] = {
     # lr 5e-4, entropy 0.01) with rejax's flattening MLP widened to 256 x 256 for the
     # 10 x 10 x 4 image.
     "gymnax:Breakout-MinAtar": {
-        "total_timesteps": 2_000_000, "eval_freq": 10_000, "eval_episodes": 64,
+        "total_timesteps": 1_000_000, "eval_freq": 10_000, "eval_episodes": 64,
         "agent_kwargs": {"activation": "relu", "hidden_layer_sizes": [256, 256]},
         "num_envs": 64, "num_steps": 128, "num_epochs": 4, "num_minibatches": 8,
         "learning_rate": 0.0005, "max_grad_norm": 0.5, "gamma": 0.99, "gae_lambda": 0.95,

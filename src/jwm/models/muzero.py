@@ -274,7 +274,7 @@ def muzero_model(observation_space, action_space, *, latent_size: int = 64,
                   support=support, channels=channels, blocks=blocks,
                   representation=representation)
     return MuZeroModel(init=with_typed_key(init, 0, where=f"{name}.init"), encode=encode,
-                       step=step, represent=represent, recurrent=recurrent, predict=predict, prior_fn=prior_fn,
-                       value_fn=value_fn, scalar=scalar, bins=bins, obs_shape=obs_shape,
+                       step=step, represent=represent, recurrent=recurrent, predict=predict,
+                       prior_fn=prior_fn, value_fn=value_fn, scalar=scalar, bins=bins, obs_shape=obs_shape,
                        num_actions=num_actions, latent_size=latent_size, config=config)
 

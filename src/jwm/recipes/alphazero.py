@@ -35,7 +35,7 @@ DEFAULTS = {
 }
 
 # Connect four: the board through an MLP (the residual CNN's self-play ran at 9 plies/s
-# on the 2-core CPU, the MLP's at 370-650), 64 games in parallel with 32 simulations
+# on the 2-core CPU, the MLP's at 370-900), 64 games in parallel with 32 simulations
 # each, 8 replayed positions per ply.
 ENV_DEFAULTS = {
     "pgx:connect_four": {
