@@ -11,7 +11,7 @@ import pytest
 import jwm
 from jwm.imagination import actor_critic, value_gradient
 from jwm.imagination.core import (SHARED_KNOBS, ActorCriticState, apply_gradients,
-                                  check_knobs, check_number, clipped_adam, ema, init_state,
+                                  check_knobs, clipped_adam, ema, init_state,
                                   reach_weights, return_divisor, return_spread_ema,
                                   tanh_gaussian)
 from jwm.models.layers import NormMLP
@@ -166,18 +166,6 @@ def test_both_learners_name_the_bad_knob(param, value, error):
         actor_critic(lambda x: x, 2, BOX, **{param: value})
     with pytest.raises(error, match=param):
         value_gradient(_linear_model(), OBS, BOX, observe=lambda x: x, **{param: value})
-
-
-def test_check_number_passes_tracers_and_keeps_values():
-    assert check_number("f", "x", 0.5, 0.0, 1.0) == 0.5
-    x = jnp.float32(0.5)
-    assert check_number("f", "x", x, 0.0, 1.0) is x
-    # Under jit the value is unknown: it passes, as it is.
-    np.testing.assert_allclose(jax.jit(lambda v: check_number("f", "x", v, 0.0, 1.0))(7.0), 7.0)
-    with pytest.raises(ValueError, match="x must be in"):
-        check_number("f", "x", jnp.float32(2.0), 0.0, 1.0)
-    with pytest.raises(TypeError, match="x"):
-        check_number("f", "x", jnp.ones(2), 0.0, 1.0)
 
 
 def test_defaults_and_the_renamed_knobs():

@@ -20,10 +20,11 @@ from typing import Any, Callable, NamedTuple
 
 import jax
 
+from jwm.checks import check_positive_int
 from jwm.keys import as_typed_key
 from jwm.records import record_repr
 
-__all__ = ["Agent", "AgentState", "check_positive_int", "strong_types"]
+__all__ = ["Agent", "AgentState", "strong_types"]
 
 
 class AgentState(NamedTuple):
@@ -64,14 +65,6 @@ def strong_types(tree):
     step twice, once per typing. Agents pass their initial state through this."""
     return jax.tree.map(lambda x: jax.lax.convert_element_type(x, x.dtype)
                         if getattr(x, "weak_type", False) else x, tree)
-
-
-def check_positive_int(where: str, param: str, value, low: int = 1) -> int:
-    """``value`` (a Python or NumPy integer) as an int ``>= low``; a ValueError naming
-    ``param`` otherwise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{where}: {param} must be an int >= {low}, got {value!r}")
-    return int(value)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -25,7 +25,8 @@ import jax.numpy as jnp
 import optax
 
 from jwm.agents.checks import check_schedule, part_config
-from jwm.agents.contract import Agent, AgentState, check_positive_int
+from jwm.agents.contract import Agent, AgentState
+from jwm.checks import check_positive_int, check_real
 from jwm.agents.episode import evaluate
 from jwm.agents.policy import Policy
 from jwm.keys import as_typed_key
@@ -117,6 +118,8 @@ def dreamer(env, model, behavior, *, total_steps: int = 100_000, num_envs: int =
             ("train_steps", train_steps), ("batch_size", batch_size), ("seq_len", seq_len),
             ("eval_every", eval_every), ("eval_episodes", eval_episodes)))
     prefill = check_positive_int(name, "prefill", prefill, 0)
+    for param, value in (("model_lr", model_lr), ("model_grad_clip", model_grad_clip)):
+        check_real(name, param, value, low=0.0, low_open=True)
     check_schedule(name, num_envs=num_envs, train_every=train_every, eval_every=eval_every,
                    total_steps=total_steps)
     if eval_steps is None:

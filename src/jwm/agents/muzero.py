@@ -26,17 +26,18 @@ from typing import Callable, NamedTuple
 import flashbax
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from jwm.agents.checks import check_schedule, part_config
-from jwm.agents.contract import Agent, AgentState, check_positive_int, strong_types
+from jwm.agents.contract import Agent, AgentState, strong_types
 from jwm.agents.episode import evaluate
 from jwm.agents.policy import planner_policy
 from jwm.agents.self_play import self_play
+from jwm.checks import check_choice, check_positive_int, check_real, is_traced
 from jwm.keys import as_typed_key
 from jwm.models.muzero_loss import (MuZeroLossMetrics, UnrollTargets, unroll_loss,
                                     unroll_targets)
-from jwm.planners.base import check_choice, check_real
 from jwm.planners.mcts import mcts
 from jwm.records import record_repr
 
@@ -279,14 +280,16 @@ def _settings(name, env, model, options: dict) -> SimpleNamespace:
                           ("weight_decay", dict(low=0.0)),
                           ("grad_clip", dict(low=0.0, low_open=True)),
                           ("value_coef", dict(low=0.0)),
-                          ("reanalyse_fraction", dict(low=0.0, high=1.0)),
+                          # The re-searched rows of a batch: a shape.
+                          ("reanalyse_fraction", dict(low=0.0, high=1.0, static=True)),
                           ("priority_exponent", dict(low=0.0, high=1.0, low_open=True)),
                           ("importance_exponent", dict(low=0.0))):
         o[param] = check_real(name, param, o[param], **bounds)
     if o["final_learning_rate"] is not None:
         o["final_learning_rate"] = check_real(name, "final_learning_rate",
                                               o["final_learning_rate"], low=0.0,
-                                              high=o["learning_rate"])
+                                              high=np.inf if is_traced(o["learning_rate"])
+                                              else o["learning_rate"])
     if o["reanalyse_fraction"] and model.observes_state:
         raise ValueError(f"{name}: reanalyse_fraction must be 0 when the model searches from "
                          "env states (the replay keeps observations, not states)")

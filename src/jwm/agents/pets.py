@@ -15,7 +15,8 @@ import jax.numpy as jnp
 
 from jwm.agents.buffer import episode_transitions, transition_buffer
 from jwm.agents.checks import buffer_capacity, check_spaces, fit_options_checked, part_config
-from jwm.agents.contract import Agent, AgentState, check_positive_int
+from jwm.agents.contract import Agent, AgentState
+from jwm.checks import check_positive_int
 from jwm.agents.episode import run_episode
 from jwm.agents.policy import planner_policy
 from jwm.keys import as_typed_key

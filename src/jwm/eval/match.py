@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jwm.agents.contract import check_positive_int
+from jwm.checks import check_positive_int
 from jwm.agents.policy import Policy
 from jwm.keys import as_typed_key
 from jwm.records import record_repr

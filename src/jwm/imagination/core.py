@@ -34,11 +34,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-# Shape-fixing knobs are ints, never traced: the planners' check serves them too.
-from jwm.planners.base import check_int
+from jwm.checks import check_int, check_real
 
 __all__ = ["ActorCriticState", "SHARED_KNOBS", "STD_PARAMETERISATIONS", "TanhGaussian",
-           "apply_gradients", "check_int", "check_knobs", "check_number", "check_sizes",
+           "apply_gradients", "check_int", "check_knobs", "check_sizes",
            "clipped_adam", "ema", "init_state", "reach_weights", "return_divisor",
            "return_spread_ema", "tanh_gaussian"]
 
@@ -72,35 +71,6 @@ class ActorCriticState(NamedTuple):
 
 # ---------------------------------------------------------------------------------
 # Knob checks.
-
-
-def check_number(where: str, param: str, value, low: float = -np.inf,
-                 high: float = np.inf, *, low_open: bool = False, high_open: bool = False):
-    """Raises unless ``value`` is a real scalar in the interval; returns it unchanged.
-
-    A tracer passes unchecked (its value is unknown while tracing); a concrete
-    0-d jax or numpy array is checked like a Python number. The value is returned as
-    given, not converted, so that it enters the computation as the caller made it.
-
-    Raises:
-      TypeError: not a real scalar (``"<where>: <param> must be a real number ..."``).
-      ValueError: outside the interval, or NaN (the message names ``param``).
-    """
-    if isinstance(value, jax.core.Tracer):
-        return value
-    dtype = getattr(value, "dtype", None)
-    real = (isinstance(value, numbers.Real) if dtype is None else
-            np.ndim(value) == 0 and (np.issubdtype(dtype, np.floating)
-                                     or np.issubdtype(dtype, np.integer)))
-    if isinstance(value, (bool, np.bool_)) or not real:
-        raise TypeError(f"{where}: {param} must be a real number, got {value!r}")
-    x = float(value)
-    above = low < x if low_open else low <= x
-    below = x < high if high_open else x <= high
-    if not (above and below):
-        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise ValueError(f"{where}: {param} must be in {interval}, got {value!r}")
-    return value
 
 
 def check_sizes(where: str, param: str, sizes) -> tuple[int, ...]:
@@ -144,11 +114,11 @@ def check_knobs(where: str, knobs: dict) -> dict:
       TypeError, ValueError: naming the knob.
     """
     for param in ("discount", "target_tau", "scale_rate"):
-        check_number(where, param, knobs[param], 0.0, 1.0, low_open=True)
-    check_number(where, "lambda_", knobs["lambda_"], 0.0, 1.0)
+        check_real(where, param, knobs[param], low=0.0, high=1.0, low_open=True)
+    check_real(where, "lambda_", knobs["lambda_"], low=0.0, high=1.0)
     for param in ("actor_lr", "critic_lr", "grad_clip", "min_std"):
-        check_number(where, param, knobs[param], 0.0, low_open=True)
-    check_number(where, "entropy_coef", knobs["entropy_coef"], 0.0)
+        check_real(where, param, knobs[param], low=0.0, low_open=True)
+    check_real(where, "entropy_coef", knobs["entropy_coef"], low=0.0)
     return dict(knobs, horizon=check_int(where, "horizon", knobs["horizon"]),
                 **{param: check_sizes(where, param, knobs[param])
                    for param in ("actor_hidden_sizes", "critic_hidden_sizes")})
@@ -210,12 +180,12 @@ def tanh_gaussian(where: str, action_space, *, std: str, min_std, init_std=None,
         raise ValueError(f"{where}: std must be one of {STD_PARAMETERISATIONS}, got {std!r}")
     if anchor not in ("centre", "low"):
         raise ValueError(f"{where}: anchor must be 'centre' or 'low', got {anchor!r}")
-    check_number(where, "min_std", min_std, 0.0, low_open=True)
+    check_real(where, "min_std", min_std, low=0.0, low_open=True)
     if std == "sigmoid":
         if init_std is not None:
             raise ValueError(f"{where}: init_std is only for std='softplus' (the sigmoid "
                              f"std starts near 0.88), got {init_std!r}")
-        check_number(where, "min_std", min_std, 0.0, 1.0, low_open=True, high_open=True)
+        check_real(where, "min_std", min_std, low=0.0, high=1.0, low_open=True, high_open=True)
 
         def std_of(raw):
             return (1.0 - min_std) * jax.nn.sigmoid(raw + 2.0) + min_std
@@ -223,7 +193,7 @@ def tanh_gaussian(where: str, action_space, *, std: str, min_std, init_std=None,
         if isinstance(init_std, jax.core.Tracer) or isinstance(min_std, jax.core.Tracer):
             raise TypeError(f"{where}: init_std and min_std must be concrete numbers for "
                             f"std='softplus' (they fix the std's offset)")
-        check_number(where, "init_std", init_std, 0.0, low_open=True)
+        check_real(where, "init_std", init_std, low=0.0, low_open=True)
         if float(min_std) >= float(init_std):
             raise ValueError(f"{where}: min_std ({min_std}) must be below init_std "
                              f"({init_std})")

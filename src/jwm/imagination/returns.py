@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jwm.imagination.core import check_number
+from jwm.checks import check_real
 
 __all__ = ["lambda_returns"]
 
@@ -29,7 +29,7 @@ def lambda_returns(rewards: jax.Array, discounts: jax.Array, values: jax.Array, 
     Returns:
       ``[..., T]`` the returns ``G_0..G_{T-1}``.
     """
-    check_number("lambda_returns", "lambda_", lambda_, 0.0, 1.0)
+    check_real("lambda_returns", "lambda_", lambda_, low=0.0, high=1.0)
     rewards, discounts, values = map(jnp.asarray, (rewards, discounts, values))
     if rewards.shape != discounts.shape:
         raise ValueError(f"lambda_returns: rewards {rewards.shape} and discounts "

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jwm.checks import check_positive_int, check_real
 from jwm.keys import as_typed_key
 from jwm.models.normalizer import fit_normalizer
 
@@ -121,11 +122,15 @@ def fit(model, params, data: Transitions, key, *, epochs: int = 50, batch_size: 
       bootstrap: each member resamples the training split with replacement; otherwise
         each member sees the whole split in its own order.
       max_val_rows: static cap on validation rows (default ``ceil(M * holdout_ratio)``).
+      learning_rate, weight_decay, logvar_penalty: AdamW's step size and decoupled
+        weight decay, and the log-variance bounds' penalty; each may be a traced scalar
+        (e.g. vmapped over a sweep). ``holdout_ratio`` fixes shapes and may not.
 
     Returns:
       ``(params, FitInfo)``.
     """
-    _check_fit_args(model, data, epochs, batch_size, learning_rate, holdout_ratio)
+    _check_fit_args(model, data, epochs, batch_size, learning_rate, weight_decay,
+                    holdout_ratio, logvar_penalty)
     key = as_typed_key(key, "key", where="fit")
     capacity = data.valid.shape[0]
     e = model.ensemble_size
@@ -222,16 +227,16 @@ def _max_train_rows(capacity, holdout_ratio, max_val_rows) -> int:
     return capacity - min(max(wanted, 1), max_val_rows)
 
 
-def _check_fit_args(model, data, epochs, batch_size, learning_rate, holdout_ratio):
-    import numbers
-
+def _check_fit_args(model, data, epochs, batch_size, learning_rate, weight_decay,
+                    holdout_ratio, logvar_penalty):
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"fit: {name} must be a positive int, got {value!r}")
-    if not (isinstance(learning_rate, numbers.Real) and learning_rate > 0):
-        raise ValueError(f"fit: learning_rate must be a positive number, got {learning_rate!r}")
-    if not (isinstance(holdout_ratio, numbers.Real) and 0 <= holdout_ratio < 1):
-        raise ValueError(f"fit: holdout_ratio must be in [0, 1), got {holdout_ratio!r}")
+        check_positive_int("fit", name, value)
+    check_real("fit", "learning_rate", learning_rate, low=0.0, low_open=True)
+    check_real("fit", "weight_decay", weight_decay, low=0.0)
+    check_real("fit", "logvar_penalty", logvar_penalty, low=0.0)
+    # The hold-out fixes the validation rows' shape.
+    check_real("fit", "holdout_ratio", holdout_ratio, low=0.0, high=1.0, high_open=True,
+               static=True)
     if not isinstance(data, Transitions):
         raise TypeError(f"fit: data must be a jwm.models.Transitions, got {type(data).__name__}")
     m = data.valid.shape[0]

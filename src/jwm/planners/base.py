@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jwm.checks import check_real
 from jwm.keys import with_typed_key
 
 __all__ = ["Planner", "PlanInfo", "box_geometry", "keep_best", "make_planner", "shift_plan",
@@ -84,33 +85,6 @@ def space_kind(space, planner: str, allowed=("box", "discrete")) -> str:
                 f"{planner}: action_space must have finite bounds to sample from, got {space!r}"
             )
     return kind
-
-
-def check_int(planner: str, name: str, value, *, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{planner}: {name} must be an int, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{planner}: {name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def check_real(planner: str, name: str, value, *, low=-np.inf, high=np.inf,
-               low_open=False, high_open=False) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{planner}: {name} must be a real number, got {value!r}")
-    value = float(value)
-    too_low = value <= low if low_open else value < low
-    too_high = value >= high if high_open else value > high
-    if not np.isfinite(value) or too_low or too_high:
-        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise ValueError(f"{planner}: {name} must be finite and in {interval}, got {value}")
-    return value
-
-
-def check_choice(planner: str, name: str, value, choices) -> str:
-    if value not in choices:
-        raise ValueError(f"{planner}: {name} must be one of {list(choices)}, got {value!r}")
-    return value
 
 
 def box_geometry(planner: str, action_space, spread_name: str, spread):

@@ -8,8 +8,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jwm.planners.base import (PlanInfo, Planner, box_geometry, check_choice, check_int,
-                               check_real, keep_best, make_planner, shift_plan, space_kind)
+from jwm.checks import branch, check_choice, check_int, check_real, is_traced
+from jwm.planners.base import (PlanInfo, Planner, box_geometry, keep_best, make_planner,
+                               shift_plan, space_kind)
 from jwm.planners.noise import NOISE_KINDS, standard_normal
 from jwm.planners.objective import make_evaluator
 
@@ -22,19 +23,21 @@ class MPPIState(NamedTuple):
     mean: jax.Array
 
 
-def smoothing_matrix(horizon: int, smoothing: float) -> np.ndarray:
+def smoothing_matrix(horizon: int, smoothing) -> jax.Array:
     """``L [H, H]`` turning white noise into stationary AR(1) noise along time.
 
     ``n_0 = e_0`` and ``n_t = smoothing * n_{t-1} + sqrt(1 - smoothing**2) * e_t``, so
     every step keeps unit variance while neighbouring steps are correlated by
     ``smoothing``. As a matrix product the filter costs one small matmul instead of a
-    sequential loop over the horizon.
+    sequential loop over the horizon. A concrete ``smoothing`` is computed in float64
+    once; a traced one in float32.
     """
+    xp = jnp if is_traced(smoothing) else np
     t = np.arange(horizon)
     lag = t[:, None] - t[None, :]
-    mat = np.where(lag >= 0, smoothing ** np.maximum(lag, 0), 0.0)
-    mat[:, 1:] *= np.sqrt(1.0 - smoothing ** 2)
-    return mat.astype(np.float32)
+    mat = xp.where(lag >= 0, smoothing ** np.maximum(lag, 0), 0.0)
+    mat = mat * xp.where(t > 0, xp.sqrt(1.0 - smoothing ** 2), 1.0)[None, :]
+    return xp.asarray(mat, np.float32)
 
 
 def mppi(model, action_space, *, horizon: int, population: int, iterations: int = 1,
@@ -85,7 +88,9 @@ def mppi(model, action_space, *, horizon: int, population: int, iterations: int 
             mean, best_seq, best_ret, nonfinite = carry
             k_noise, k_eval = jax.random.split(iter_key)
             white = standard_normal(k_noise, (population, horizon) + action_shape, noise)
-            correlated = jnp.einsum("ts,ps...->pt...", filt, white) if smoothing > 0 else white
+            correlated = branch(smoothing > 0,
+                                lambda: jnp.einsum("ts,ps...->pt...", filt, white),
+                                lambda: white)
             actions = jnp.clip(mean + sigma * correlated, low, high)
             returns, bad = evaluate(params, latent, actions, k_eval)
             weights = jax.nn.softmax((returns - returns.max()) / temperature)

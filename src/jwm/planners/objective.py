@@ -7,6 +7,8 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
+from jwm.checks import check_int, check_real
+
 __all__ = ["sequence_return", "population_returns", "worst_score"]
 
 
@@ -102,8 +104,6 @@ def make_evaluator(planner: str, model, *, discount, value_fn, particles):
 
     ``evaluate`` maps ``actions [N, H, *a]`` to ``(returns [N], num_nonfinite)``.
     """
-    from jwm.planners.base import check_int, check_real
-
     discount = check_real(planner, "discount", discount, low=0.0, high=1.0)
     particles = check_int(planner, "particles", particles)
     if value_fn is not None and not callable(value_fn):

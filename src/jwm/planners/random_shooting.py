@@ -5,7 +5,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jwm.planners.base import PlanInfo, Planner, check_int, make_planner, space_kind
+from jwm.checks import check_int
+from jwm.planners.base import PlanInfo, Planner, make_planner, space_kind
 from jwm.planners.objective import make_evaluator
 
 __all__ = ["random_shooting"]

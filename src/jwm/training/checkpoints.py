@@ -15,6 +15,7 @@ import tempfile
 import warnings
 
 import jax
+import numpy as np
 
 from jwm.training.pytrees import data_to_keys, keys_to_data, to_json
 
@@ -78,7 +79,7 @@ class RunDirectory:
         elif any(name.isdigit() for name in os.listdir(self.path)):
             raise ValueError(f"checkpoint_dir {self.path!r} holds checkpoints without "
                              f"{RUN_FILE}; it was not written by jwm.train, use another one")
-        else:
+        elif jax.process_index() == 0:
             from jwm.runs import write_json
 
             write_json(run_file, self.identity)
@@ -96,18 +97,26 @@ class RunDirectory:
         item = {"state": keys_to_data(state), "metrics": history}
         self.manager.save(iteration, args=self._ocp.args.StandardSave(item))
 
-    def restore_latest(self, abstract_state, abstract_metrics, key_impl=None):
+    def restore_latest(self, abstract_state, abstract_metrics, key_impl=None, sharding=None):
         """``(iteration, state, history)`` of the newest readable checkpoint, or None.
 
         ``abstract_state``/``abstract_metrics`` are ``ShapeDtypeStruct`` trees of the
         state and of one iteration's metrics. A checkpoint that cannot be read
         (truncated, corrupt) is reported with a warning, renamed ``<step>.corrupt`` so
         that it is neither used nor overwritten, and the previous one is tried.
+        ``sharding`` (see `jwm.train`) places every state leaf; the metrics come back
+        as NumPy arrays.
         """
+        def placed(struct):
+            return jax.ShapeDtypeStruct(struct.shape, struct.dtype, sharding=sharding)
+
         for step in sorted(self.manager.all_steps(), reverse=True):
-            history = jax.tree.map(
-                lambda a: jax.ShapeDtypeStruct((step,) + a.shape, a.dtype), abstract_metrics)
-            target = {"state": jax.eval_shape(keys_to_data, abstract_state), "metrics": history}
+            history = jax.tree.map(lambda a: np.zeros((step,) + a.shape, a.dtype),
+                                   abstract_metrics)
+            state = jax.eval_shape(keys_to_data, abstract_state)
+            if sharding is not None:
+                state = jax.tree.map(placed, state)
+            target = {"state": state, "metrics": history}
             try:
                 item = self.manager.restore(step, args=self._ocp.args.StandardRestore(target))
             except Exception as e:  # orbax raises many kinds for unreadable data

@@ -15,7 +15,7 @@ from typing import Any, Callable, NamedTuple
 import jax
 import numpy as np
 
-from jwm.agents.contract import check_positive_int
+from jwm.checks import check_positive_int
 from jwm.keys import as_typed_key
 from jwm.training.checkpoints import RunDirectory
 from jwm.training.pytrees import describe_shapes, flat_metrics, to_json
@@ -96,7 +96,7 @@ def train(agent, key, *, iterations: int | None = None, seeds: int = 1,
           checkpoint_dir: str | os.PathLike | None = None, checkpoint_every: int = 10,
           keep: int = 3, progress: bool = True,
           log: Callable[[int, dict], None] | None = None,
-          config: dict | None = None) -> Training:
+          config: dict | None = None, sharding=None) -> Training:
     """Trains ``agent`` by calling its jitted step from the host.
 
     The step (vmapped over seeds when ``seeds > 1``) compiles once. After each
@@ -125,6 +125,12 @@ def train(agent, key, *, iterations: int | None = None, seeds: int = 1,
         ``{"field/subfield": np.ndarray}`` (per-seed leading axis when ``seeds > 1``);
         e.g. `jwm.training.tensorboard(logdir)`.
       config: more settings that identify the run (e.g. the recipe it was built from).
+      sharding: a ``jax.sharding.NamedSharding`` of the leading axis of every state
+        and metrics leaf (a batch of runs, as `jwm.sweep` builds), or None. ``init``
+        and ``step`` are then jitted with it as their in/out shardings, checkpoints
+        restore into it, and with several processes (``jax.distributed``) each one
+        computes its shard; the metrics are gathered to every process, and only
+        process 0 writes the metrics log.
 
     Returns:
       a `Training`.
@@ -145,15 +151,8 @@ def train(agent, key, *, iterations: int | None = None, seeds: int = 1,
     if config is not None and not isinstance(config, dict):
         raise TypeError(f"train: config must be a dict or None, got {type(config).__name__}")
 
-    vectorise = (lambda f: jax.vmap(f)) if seeds > 1 else (lambda f: f)
-    init_keys = jax.random.split(key, seeds) if seeds > 1 else key
-    # The state is donated: XLA updates the replay buffer and parameters in place, as
-    # inside agent.run's scan, instead of copying them every iteration. Checkpoints are
-    # safe: orbax copies the arrays to host memory before `save` returns.
-    init = jax.jit(vectorise(agent.init))
-    step = jax.jit(vectorise(agent.step), donate_argnums=0)
-    abstract_state = jax.eval_shape(init, init_keys)
-    abstract_metrics = jax.eval_shape(step, abstract_state)[1]
+    init, init_keys, step, abstract_state, abstract_metrics = _compiled(agent, key, seeds,
+                                                                       sharding)
 
     run_dir = None
     if checkpoint_dir is not None:
@@ -169,7 +168,8 @@ def train(agent, key, *, iterations: int | None = None, seeds: int = 1,
     resumed_from = None
     try:
         restored = (run_dir.restore_latest(abstract_state, abstract_metrics,
-                                           jax.random.key_impl(key)) if run_dir else None)
+                                           jax.random.key_impl(key), sharding=sharding)
+                    if run_dir else None)
         if restored is not None:
             resumed_from, state, stacked = restored
             history = [jax.tree.map(lambda x, i=i: np.asarray(x[i]), stacked)
@@ -188,7 +188,7 @@ def train(agent, key, *, iterations: int | None = None, seeds: int = 1,
         with _Interrupts() as interrupts:
             while done < iterations:
                 state, metrics = step(state)
-                metrics = jax.tree.map(np.asarray, metrics)
+                metrics = _to_host(metrics)
                 history.append(metrics)
                 done += 1
                 flat = flat_metrics(metrics)
@@ -224,6 +224,49 @@ def train(agent, key, *, iterations: int | None = None, seeds: int = 1,
                     resumed_from=resumed_from, wall_time_s=time.perf_counter() - start_time)
 
 
+def _compiled(agent, key, seeds: int, sharding):
+    """``(init, init_arg, step, abstract_state, abstract_metrics)``: the jitted
+    functions, what ``init`` takes, and the shapes of the state and of one
+    iteration's metrics."""
+    if sharding is None:
+        vectorise = (lambda f: jax.vmap(f)) if seeds > 1 else (lambda f: f)
+        init_arg = jax.random.split(key, seeds) if seeds > 1 else key
+        # The state is donated: XLA updates the replay buffer and parameters in place,
+        # as inside agent.run's scan, instead of copying them every iteration.
+        # Checkpoints are safe: orbax copies the arrays to host memory before `save`
+        # returns.
+        init = jax.jit(vectorise(agent.init))
+        step = jax.jit(vectorise(agent.step), donate_argnums=0)
+    else:
+        if seeds > 1:
+            raise ValueError("train: seeds > 1 with a sharding; put the seeds on the run "
+                             "axis (jwm.sweep does)")
+        from jax.sharding import NamedSharding, PartitionSpec
+
+        # The key enters as plain data, the same on every process (a key array lives
+        # on one device, which other processes cannot address).
+        init_arg = np.asarray(jax.random.key_data(key))
+        impl = jax.random.key_impl(key)
+        init = jax.jit(lambda data: agent.init(jax.random.wrap_key_data(data, impl=impl)),
+                       in_shardings=NamedSharding(sharding.mesh, PartitionSpec()),
+                       out_shardings=sharding)
+        step = jax.jit(agent.step, in_shardings=(sharding,),
+                       out_shardings=(sharding, sharding), donate_argnums=0)
+    abstract_state = jax.eval_shape(init, init_arg)
+    abstract_metrics = jax.eval_shape(step, abstract_state)[1]
+    return init, init_arg, step, abstract_state, abstract_metrics
+
+
+def _to_host(tree):
+    """``tree`` as NumPy arrays; with several processes, each array gathered whole
+    from every process's shards."""
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        return jax.tree.map(np.asarray, multihost_utils.process_allgather(tree, tiled=True))
+    return jax.tree.map(np.asarray, tree)
+
+
 def _stack(history):
     return jax.tree.map(lambda *xs: np.stack(xs), *history)
 
@@ -231,6 +274,8 @@ def _stack(history):
 def _rewrite_log(path: str, history) -> None:
     """The log holds exactly the checkpoint's iterations (an interrupted run may have
     logged iterations past its last checkpoint; they are run again)."""
+    if jax.process_index():
+        return
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
         for i, metrics in enumerate(history):
@@ -239,6 +284,8 @@ def _rewrite_log(path: str, history) -> None:
 
 
 def _append_log(path: str, iteration: int, flat: dict) -> None:
+    if jax.process_index():
+        return
     with open(path, "a") as f:
         f.write(_log_line(iteration, flat))
 

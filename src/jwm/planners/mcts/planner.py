@@ -7,8 +7,8 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jwm.planners.base import (Planner, check_choice, check_int, check_real, make_planner,
-                               space_kind)
+from jwm.checks import branch, check_choice, check_int, check_real
+from jwm.planners.base import Planner, make_planner, space_kind
 from jwm.planners.mcts import selection
 from jwm.planners.mcts.continuous import SampledLatent, sampled_action_model, uniform_proposal
 from jwm.planners.mcts.qtransforms import completed_by_mix_value
@@ -280,10 +280,11 @@ def mcts(model, action_space, *, num_simulations: int, rule: str = "puct",
         reuse = (plan_state.valid & (child != UNVISITED)
                  & latents_match(jax.tree.map(lambda x: x[ROOT], sub.embeddings), latent))
         # The kept root gets this call's latent, priors (with fresh noise) and mask.
-        if reuse_decay < 1.0:  # ceil keeps every visited edge visited
-            sub = sub.replace(
-                node_visits=jnp.ceil(sub.node_visits * reuse_decay).astype(jnp.int32),
-                children_visits=jnp.ceil(sub.children_visits * reuse_decay).astype(jnp.int32))
+        # ceil keeps every visited edge visited
+        sub = branch(reuse_decay < 1.0, lambda: sub.replace(
+            node_visits=jnp.ceil(sub.node_visits * reuse_decay).astype(jnp.int32),
+            children_visits=jnp.ceil(sub.children_visits * reuse_decay).astype(jnp.int32)),
+            lambda: sub)
         sub = sub.replace(
             children_prior_logits=sub.children_prior_logits.at[ROOT].set(root.prior_logits),
             invalid_actions=sub.invalid_actions.at[ROOT].set(root.invalid_actions),
@@ -302,11 +303,15 @@ def mcts(model, action_space, *, num_simulations: int, rule: str = "puct",
             value=jnp.where(root_bad, 0.0, root.value),
             prior_logits=jnp.where(root_bad, 0.0, root.prior_logits))
         gumbel = None
-        if rule == "puct" and dirichlet_fraction > 0:
-            noise = jax.random.dirichlet(k_noise, jnp.full((num_actions,), dirichlet_alpha))
-            probs = (1 - dirichlet_fraction) * jax.nn.softmax(root.prior_logits) \
-                + dirichlet_fraction * noise
-            root = root._replace(prior_logits=_logits_from_probs(probs))
+        if rule == "puct":
+            def with_noise():
+                noise = jax.random.dirichlet(k_noise, jnp.full((num_actions,), dirichlet_alpha))
+                probs = (1 - dirichlet_fraction) * jax.nn.softmax(root.prior_logits) \
+                    + dirichlet_fraction * noise
+                return _logits_from_probs(probs)
+
+            root = root._replace(prior_logits=branch(dirichlet_fraction > 0, with_noise,
+                                                     lambda: root.prior_logits))
         if rule == "gumbel":
             gumbel = gumbel_scale * jax.random.gumbel(k_noise, (num_actions,))
         root = root._replace(prior_logits=_mask_logits(root.prior_logits, root.invalid_actions))
@@ -348,16 +353,21 @@ def mcts(model, action_space, *, num_simulations: int, rule: str = "puct",
             return action, weights
         total = visits.sum()
         weights = jnp.where(total > 0, visits / jnp.maximum(total, 1), 1.0 / num_actions)
-        if temperature == 0:
+
+        def most_visited():
             # Uniform among the most visited: a fixed tie-break (lowest index) biases
             # every close call the same way, which on CartPole walks the cart off the
             # track. mctx's temperature-0 sampling breaks ties at random too.
             valid_visits = jnp.where(mask, -1, visits)
             best = valid_visits == valid_visits.max()
-            return jax.random.categorical(key, jnp.where(best, 0.0, -jnp.inf)).astype(jnp.int32), weights
-        logits = _logits_from_probs(weights)
-        logits = (logits - logits.max()) / temperature
-        return jax.random.categorical(key, jnp.where(mask, -jnp.inf, logits)).astype(jnp.int32), weights
+            return jax.random.categorical(key, jnp.where(best, 0.0, -jnp.inf)).astype(jnp.int32)
+
+        def by_visits():
+            logits = _logits_from_probs(weights)
+            logits = (logits - logits.max()) / temperature
+            return jax.random.categorical(key, jnp.where(mask, -jnp.inf, logits)).astype(jnp.int32)
+
+        return branch(temperature == 0, most_visited, by_visits), weights
 
     return make_planner(name, init, plan)
 
