@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jwm.checks import is_traced
 from jwm.envs.base import Env, Transition
 from jwm.keys import with_typed_key
 from jwm.spaces import Box, Discrete
@@ -38,15 +39,28 @@ def from_gymnax(env, env_params=None, *, name: str | None = None,
     ``transition(key, ...)`` splits ``key`` exactly as gymnax's own ``step`` does, so on
     steps that do not end the episode it returns what ``env.step(key, ...)`` returns.
     ``reset``, ``transition`` and ``step`` take typed or legacy PRNG keys.
+
+    Fields of ``env_params`` other than ``max_steps_in_episode`` (which fixes the time
+    limit) may be traced scalars, e.g. a gravity vmapped over a sweep: the dynamics
+    use them, while the spaces' bounds come from the concrete fields and the defaults.
     """
     params = env.default_params if env_params is None else env_params
+    # Spaces need concrete bounds: a traced field takes its default value there.
+    concrete = jax.tree.map(lambda value, default: default if is_traced(value) else value,
+                            params, env.default_params)
+    max_steps = getattr(params, "max_steps_in_episode", None)
+    if is_traced(max_steps):
+        raise TypeError(f"from_gymnax: max_steps_in_episode fixes the time limit, so it "
+                        f"cannot be traced")
     if transition_gradients:
         if not getattr(env, "supports_transition_gradients", False):
             raise ValueError(f"from_gymnax: transition_gradients=True, but {env.name} does not "
                              "support transition gradients")
         env = env.with_transition_gradients()
-    action_space = gymnax_space(env.action_space(params))
-    observation_space = gymnax_space(env.observation_space(params))
+    # gymnax computes bounds with jnp, which would be staged out inside a trace.
+    with jax.ensure_compile_time_eval():
+        action_space = gymnax_space(env.action_space(concrete))
+        observation_space = gymnax_space(env.observation_space(concrete))
 
     def reset(key):
         obs, state = env.reset_env(key, params)
@@ -64,7 +78,6 @@ def from_gymnax(env, env_params=None, *, name: str | None = None,
             truncated=jnp.reshape(truncated, ()).astype(bool),
         )
 
-    max_steps = getattr(params, "max_steps_in_episode", None)
     name = name or f"gymnax:{env.name}"
     return Env(
         reset=with_typed_key(reset, 0, where=f"{name} reset"),

@@ -47,7 +47,7 @@ def run_layout(num_configs: int, seeds: int, multiple: int = 1) -> tuple[np.ndar
 
 
 def group_agent(factory: Callable[..., Agent], static: dict, values: dict, seeds: int,
-                multiple: int = 1, name: str = "sweep") -> tuple[Agent, Agent]:
+                mesh=None, name: str = "sweep") -> tuple[Agent, Agent]:
     """``(batched agent, the agent of the group's first configuration)``.
 
     Args:
@@ -57,12 +57,17 @@ def group_agent(factory: Callable[..., Agent], static: dict, values: dict, seeds
       seeds: runs per configuration; seed ``s`` starts from ``jax.random.split(key,
         seeds)[s]``, as ``jwm.train(agent, key, seeds=seeds)`` does, so that a run of
         the sweep is the same run as its configuration trained alone.
-      multiple: the run count is padded to a multiple of it.
+      mesh: a one-axis ``jax.sharding.Mesh`` (axis ``"runs"``) or None. The run count
+        is padded to a multiple of its size, and each device runs its own runs with
+        ``jax.shard_map``: exactly the single-device program on fewer runs, so a run's
+        numbers do not depend on how the runs are sharded (the SPMD partitioner may
+        reorder a reduction of a jit over sharded inputs).
 
     The batched agent's ``init(key)`` and ``step(state)`` act on a `SweepState`;
     its metrics carry the run axis first (``[Rp, ...]``).
     """
     num_configs = len(next(iter(values.values()))) if values else 1
+    multiple = 1 if mesh is None else mesh.size
     config_index, seed_index, _ = run_layout(num_configs, seeds, multiple)
     first = factory(**static, **{k: v[0] for k, v in values.items()})
     table = {k: np.asarray(v, np.float32)[config_index] for k, v in values.items()}
@@ -75,15 +80,27 @@ def group_agent(factory: Callable[..., Agent], static: dict, values: dict, seeds
                              f"hyperparameter static")
         return agent
 
+    def per_device(fn):
+        if mesh is None:
+            return fn
+        from jax.sharding import PartitionSpec
+
+        runs = PartitionSpec("runs")
+        # No collectives: the runs are independent, so the per-device values need no
+        # varying-axis bookkeeping (which the agents' scans would otherwise need).
+        return jax.shard_map(fn, mesh=mesh, in_specs=runs, out_specs=runs, check_vma=False)
+
+    init_runs = per_device(jax.vmap(lambda h, k: build(h).init(k)))
+    step_runs = per_device(jax.vmap(lambda h, s: build(h).step(s)))
+
     def init(key):
         run_keys = jax.random.split(key, seeds)[seed_index]
         hyperparameters = {k: jnp.asarray(v) for k, v in table.items()}
-        runs = jax.vmap(lambda h, k: build(h).init(k))(hyperparameters, run_keys)
+        runs = init_runs(hyperparameters, run_keys)
         return SweepState(runs=runs, hyperparameters=hyperparameters, run_keys=run_keys)
 
     def step(state: SweepState):
-        runs, metrics = jax.vmap(lambda h, s: build(h).step(s))(state.hyperparameters,
-                                                                 state.runs)
+        runs, metrics = step_runs(state.hyperparameters, state.runs)
         return state._replace(runs=runs), metrics
 
     batched = Agent(name=f"{name}:{first.name}", init=init, step=step,

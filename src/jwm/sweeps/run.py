@@ -97,15 +97,15 @@ def sweep(factory: Callable[..., Agent], configs, *, seeds: int = 1, key=0, stat
 
     from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-    sharding = NamedSharding(Mesh(np.array(devices), ("runs",)), PartitionSpec("runs"))
+    mesh = Mesh(np.array(devices), ("runs",))
+    sharding = NamedSharding(mesh, PartitionSpec("runs"))
     bar = _progress_bar(progress, sum(iterations), len(configs) * seeds, len(devices))
     per_config: list = [None] * len(configs)
     interrupted = False
     try:
         done = 0
         for g, group in enumerate(groups):
-            batched, _ = group_agent(factory, group.static, group.values, seeds,
-                                     multiple=len(devices))
+            batched, _ = group_agent(factory, group.static, group.values, seeds, mesh=mesh)
             training = _train_group(batched, key, g, len(groups), done, bar, sharding,
                                     checkpoint_dir, checkpoint_every)
             done += iterations[g]

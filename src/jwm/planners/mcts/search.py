@@ -114,19 +114,35 @@ def search(tree: Tree, *, model, params, key, num_simulations: int, first_simula
                    root_select=select if root_select is None else root_select,
                    evaluate=evaluate, discount=discount, max_depth=max_depth)
 
-    @jax.custom_batching.custom_vmap
-    def one(tree, params, key, first):
+    def single(tree, params, key, first):
         return _search(tree, params, jax.tree.map(lambda _: None, params), key, first,
                        batched=False, **options)
 
+    first = jnp.asarray(first_simulation, jnp.int32)
+    # Values the callbacks close over (traced hyperparameters, a true model's env
+    # parameters) become explicit arguments: custom_vmap refuses batched closures, and
+    # when they are batched (a sweep vmaps over them) the search takes JAX's own
+    # batching of the single search instead of the batched loops below.
+    converted, consts = jax.closure_convert(single, tree, params, key, first)
+
+    @jax.custom_batching.custom_vmap
+    def one(tree, params, key, first, consts):
+        return converted(tree, params, key, first, *consts)
+
     @one.def_vmap
-    def many(axis_size, in_batched, tree, params, key, first):
-        tree_b, params_b, key_b, first_b = in_batched
+    def many(axis_size, in_batched, tree, params, key, first, consts):
+        tree_b, params_b, key_b, first_b, consts_b = in_batched
+        if any(jax.tree.leaves(consts_b)):
+            axes = jax.tree.map(lambda b: 0 if b else None, list(in_batched))
+            out = jax.vmap(lambda t, p, k, f, c: converted(t, p, k, f, *c),
+                           in_axes=tuple(axes))(tree, params, key, first, consts)
+            return out, jax.tree.map(lambda _: True, out)
         if axis_size == 1:  # the single search's loops, without masking
             def first_of(x, b):
                 return x[0] if b else x
 
-            out = one(*jax.tree.map(first_of, (tree, params, key, first), tuple(in_batched)))
+            out = one(*jax.tree.map(first_of, (tree, params, key, first, consts),
+                                    tuple(in_batched)))
             return jax.tree.map(lambda x: x[None], out), jax.tree.map(lambda _: True, out)
 
         def batch(x, b):
@@ -137,7 +153,7 @@ def search(tree: Tree, *, model, params, key, num_simulations: int, first_simula
                       batch(key, key_b), batch(first, first_b), batched=True, **options)
         return out, jax.tree.map(lambda _: True, out)
 
-    return one(tree, params, key, jnp.asarray(first_simulation, jnp.int32))
+    return one(tree, params, key, first, consts)
 
 
 def _search(tree: Tree, params, params_axes, key, first, *, batched: bool, model,
