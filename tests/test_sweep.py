@@ -193,3 +193,55 @@ def test_grid_and_groups():
     assert len(only) == 4 and only[0].traced == ()
     with pytest.raises(ValueError, match="axis 'a' must be a non-empty list"):
         jwm.sweeps.grid(a=[])
+
+
+TINY_PETS_SWEEP = """
+agent = "pets"
+env = "gymnax:Pendulum-v1"
+seeds = 1
+threshold = -1000.0
+[set]
+episodes = 2
+steps_per_episode = 5
+"fit.epochs" = 1
+"fit.batch_size" = 4
+"model.hidden_sizes" = [8]
+"model.ensemble_size" = 2
+"model.particles" = 2
+"planner.population" = 8
+"planner.horizon" = 2
+"planner.iterations" = 1
+[grid]
+"fit.learning_rate" = [1e-3, 1e-2]
+"planner.alpha" = [0.0, 0.5]
+"""
+
+
+def test_the_sweep_command_runs_a_toml_file(tmp_path, capsys):
+    from jwm.cli import main
+
+    path = tmp_path / "lr.toml"
+    path.write_text(TINY_PETS_SWEEP)
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "4 configurations × 1 seeds in 1 program(s)" in text
+    summary = json.loads((tmp_path / "out" / "lr_summary.json").read_text())
+    assert summary["traced"] == ["fit.learning_rate", "planner.alpha"]
+    assert summary["summary"][0]["steps_to_threshold"] == [5.0]
+    assert (tmp_path / "out" / "lr_heatmap.png").stat().st_size > 5000
+
+
+@pytest.mark.parametrize("text, match", [
+    ('agent = "pets"\ncolour = 1\n[grid]\nx = [1]\n', "unknown keys \\['colour'\\]"),
+    ('agent = "ppo"\n[grid]\nx = [1]\n', "agent must be one of"),
+    ('agent = "pets"\n', "give either \\[grid\\] or configs, not neither"),
+    ('agent = "pets"\n[grid]\n"fit.learning_rte" = [1e-3]\n', "unknown config key 'fit.learning_rte'"),
+    ('agent = [\n', "not valid TOML"),
+])
+def test_a_bad_sweep_file_is_named(tmp_path, capsys, text, match):
+    from jwm.cli import main
+
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    assert main(["sweep", str(path), "--no-progress"]) == 2
+    assert __import__("re").search(match, capsys.readouterr().err)

@@ -94,16 +94,6 @@ def _lookup(config: dict, path: str):
     return config
 
 
-def _nested(path: str, value) -> dict:
-    out: dict = {}
-    node = out
-    parts = path.split(".")
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-    node[parts[-1]] = value
-    return out
-
-
 def _parser() -> argparse.ArgumentParser:
     from jwm.recipes import RECIPES
 
@@ -162,7 +152,58 @@ def _parser() -> argparse.ArgumentParser:
         learn.add_argument("--show-config", action="store_true",
                            help="print the resolved settings as JSON and exit")
         learn.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_sweep_parser(sub)
     return parser
+
+
+def _add_sweep_parser(sub) -> None:
+    sweep = sub.add_parser("sweep", formatter_class=_Formatter,
+                           help="configurations × seeds of an agent in one program per "
+                                "group of shapes, over every device",
+                           description="Run the sweep a TOML or YAML file describes (see "
+                                       "docs/sweeps.md) through jwm.sweep.")
+    sweep.add_argument("file", help="the sweep's .toml, .yaml or .yml file")
+    sweep.add_argument("--devices", type=int, default=None,
+                       help="shard the runs over the first N devices (default: all)")
+    sweep.add_argument("--out", default=None, metavar="DIR",
+                       help="the table, summary and plots (default: results/sweeps)")
+    sweep.add_argument("--checkpoint-dir", default=None, metavar="DIR",
+                       help="checkpoints; the same command resumes a killed sweep")
+    sweep.add_argument("--checkpoint-every", type=int, default=10, metavar="N")
+    sweep.add_argument("--coordinator", default=None, metavar="HOST:PORT",
+                       help="several hosts: jax.distributed's coordinator (process 0)")
+    sweep.add_argument("--num-processes", type=int, default=None)
+    sweep.add_argument("--process-id", type=int, default=None)
+    sweep.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _sweep(args) -> int:
+    import jax
+
+    from jwm.sweeps.files import sweep_file
+
+    if args.coordinator is not None:
+        jax.distributed.initialize(coordinator_address=args.coordinator,
+                                   num_processes=args.num_processes,
+                                   process_id=args.process_id)
+    result, spec = sweep_file(args.file, devices=args.devices,
+                              checkpoint_dir=args.checkpoint_dir,
+                              checkpoint_every=args.checkpoint_every,
+                              progress=not args.no_progress)
+    name = spec.get("name") or os.path.splitext(os.path.basename(args.file))[0]
+    paths = result.write(args.out or os.path.join("results", "sweeps"), name,
+                         threshold=spec.get("threshold"))
+    if jax.process_index() == 0:
+        print(f"{len(result.configs)} configurations × {result.seeds} seeds in "
+              f"{result.num_groups} program(s) on {len(result.devices)} device(s); "
+              f"{result.wall_time_s:.1f} s")
+        for entry in result.summary(spec.get("threshold")):
+            values = {k: entry[k] for k in result.configs[0]}
+            low, high = entry["final_return_ci95"]
+            print(f"  {values}: final return {entry['final_return_mean']:.1f} "
+                  f"(95% CI {low:.1f} to {high:.1f})")
+        print("wrote " + ", ".join(paths.values()))
+    return 0
 
 
 def _overrides(args) -> dict:
@@ -176,19 +217,11 @@ def _overrides(args) -> dict:
             value = json.loads(text)
         except json.JSONDecodeError:
             value = text
-        overrides = _deep_update(overrides, _nested(path.strip(), value))
+        overrides = deep_update(overrides, dotted(path.strip(), value))
     for dest, value in vars(args).items():
         if dest.startswith("shortcut:") and value is not None:
-            overrides = _deep_update(overrides, _nested(dest[len("shortcut:"):], value))
+            overrides = deep_update(overrides, dotted(dest[len("shortcut:"):], value))
     return overrides
-
-
-def _deep_update(base: dict, extra: dict) -> dict:
-    out = dict(base)
-    for key, value in extra.items():
-        out[key] = (_deep_update(out[key], value)
-                    if isinstance(value, dict) and isinstance(out.get(key), dict) else value)
-    return out
 
 
 def _learn(args) -> int:
@@ -314,7 +347,8 @@ def _plan(args) -> int:
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return (_plan if args.command == "plan" else _learn)(args)
+        command = {"plan": _plan, "sweep": _sweep}.get(args.command, _learn)
+        return command(args)
     except (ValueError, TypeError) as e:
         print(f"jwm: error: {e}", file=sys.stderr)
         return 2

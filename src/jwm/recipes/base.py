@@ -12,7 +12,27 @@ import numpy as np
 
 from jwm.training.pytrees import flat_metrics, to_json
 
-__all__ = ["Recipe", "merge_config", "results_record", "run_recipe"]
+__all__ = ["Recipe", "deep_update", "dotted", "merge_config", "results_record", "run_recipe"]
+
+
+def dotted(path: str, value) -> dict:
+    """``dotted("fit.learning_rate", 1e-3)`` is ``{"fit": {"learning_rate": 1e-3}}``."""
+    out: dict = {}
+    node = out
+    parts = path.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    return out
+
+
+def deep_update(base: dict, extra: dict) -> dict:
+    """``base`` with ``extra`` merged in, dict into dict (neither is changed)."""
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = (deep_update(out[key], value)
+                    if isinstance(value, dict) and isinstance(out.get(key), dict) else value)
+    return out
 
 
 def merge_config(base: dict, overrides: dict, where: str, path: str = "") -> dict:

@@ -92,7 +92,7 @@ def _heatmap(plt, result, names, summary, path) -> bool:
     image = ax.imshow(grid, cmap="viridis", aspect="auto")
     for (r, c), value in np.ndenumerate(grid):
         if np.isfinite(value):
-            ax.text(c, r, f"{value:.0f}", ha="center", va="center", color="w", fontsize=8)
+            ax.text(c, r, f"{value:.4g}", ha="center", va="center", color="w", fontsize=8)
     ax.set_xticks(range(len(cols)), [f"{v:g}" if isinstance(v, float) else str(v) for v in cols])
     ax.set_yticks(range(len(rows)), [f"{v:g}" if isinstance(v, float) else str(v) for v in rows])
     ax.set_xlabel(names[1])
