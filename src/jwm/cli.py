@@ -208,6 +208,8 @@ def _sweep(args) -> int:
 
 def _overrides(args) -> dict:
     """``--set`` and shortcut flags as one nested dict of recipe overrides."""
+    from jwm.recipes.base import deep_update, dotted
+
     overrides: dict = {}
     for item in args.set:
         if "=" not in item:

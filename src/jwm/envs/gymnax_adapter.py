@@ -50,8 +50,8 @@ def from_gymnax(env, env_params=None, *, name: str | None = None,
                             params, env.default_params)
     max_steps = getattr(params, "max_steps_in_episode", None)
     if is_traced(max_steps):
-        raise TypeError(f"from_gymnax: max_steps_in_episode fixes the time limit, so it "
-                        f"cannot be traced")
+        raise TypeError("from_gymnax: max_steps_in_episode fixes the time limit, so it "
+                        "cannot be traced")
     if transition_gradients:
         if not getattr(env, "supports_transition_gradients", False):
             raise ValueError(f"from_gymnax: transition_gradients=True, but {env.name} does not "

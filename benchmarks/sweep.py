@@ -1,0 +1,154 @@
+"""Benchmark: runs per hour of a sweep in one program (`jwm.sweep`'s batched agent)
+against the same runs one after another, and its scaling over host devices.
+
+For PETS (Pendulum) and Dreamer (CartPole) at small sizes, R runs that differ in their
+learning rate (traced) run as one vmapped program; "one after another" is one run's
+compiled program executed once and multiplied by R (a Python loop over concrete
+learning rates would also recompile for each; its compile time is reported apart).
+Both are timed after compilation, in the same process. Device scaling shards the
+largest batch over 1, 2 and 4 devices: on a CPU these are XLA's forced host devices
+(``--host-devices``), which share the same cores, so the scaling shows the overhead of
+sharding there, not a speed-up; on a GPU machine run it as it is.
+
+    python benchmarks/sweep.py                        # quick: R = 1, 8, 64
+    python benchmarks/sweep.py --full                 # R = 1, 8, 64, 256
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--full", action="store_true", help="R up to 256")
+    parser.add_argument("--agents", nargs="+", default=["pets", "dreamer"])
+    parser.add_argument("--host-devices", type=int, default=4,
+                        help="forced CPU devices (ignored on an accelerator)")
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(
+        os.path.abspath(__file__)), "results"))
+    return parser.parse_args(argv)
+
+
+ARGS = _parse(sys.argv[1:] if __name__ == "__main__" else [])
+os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
+                           f" --xla_force_host_platform_device_count={ARGS.host_devices}")
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+from jax.sharding import Mesh  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import device_info, write_results  # noqa: E402
+
+from jwm.recipes import DREAMER, PETS  # noqa: E402
+from jwm.sweeps.files import recipe_factory  # noqa: E402
+from jwm.sweeps.program import group_agent  # noqa: E402
+
+SMALL = {
+    "pets": (PETS, "gymnax:Pendulum-v1", "fit.learning_rate",
+             {"episodes": 3, "steps_per_episode": 50,
+              "model": {"hidden_sizes": [32, 32], "ensemble_size": 3, "particles": 2},
+              "planner": {"horizon": 8, "population": 32, "iterations": 2},
+              "fit": {"epochs": 5}}),
+    "dreamer": (DREAMER, "gymnax:CartPole-v1", "loop.model_lr",
+                {"model": {"deter": 32, "hidden": 32, "stoch": 4, "classes": 4,
+                           "units": 32, "blocks": 2},
+                 "behavior": {"horizon": 5, "actor_hidden_sizes": [32],
+                              "critic_hidden_sizes": [32]},
+                 "loop": {"total_steps": 256, "prefill": 64, "eval_every": 128,
+                          "batch_size": 4, "seq_len": 16, "eval_episodes": 2}}),
+}
+
+
+def _timed(fn, *args):
+    start = time.perf_counter()
+    jax.block_until_ready(fn(*args))
+    return time.perf_counter() - start
+
+
+def _measure(factory, name, values, devices):
+    """(compile s, execute s) of the batched run of ``values`` over ``devices``."""
+    mesh = Mesh(np.array(devices), ("runs",))
+    batched, _ = group_agent(factory, {}, {name: list(values)}, 1, mesh=mesh)
+    run = jax.jit(batched.run)
+    key = jax.random.key(0)
+    start = time.perf_counter()
+    compiled = run.lower(key).compile()
+    compile_s = time.perf_counter() - start
+    return compile_s, min(_timed(compiled, key) for _ in range(2))
+
+
+def bench_agent(agent_name, run_counts):
+    recipe, env, name, small = SMALL[agent_name]
+    factory = recipe_factory(recipe, env, small)
+    alone = factory(**{name: 1e-3})
+    run_alone = jax.jit(alone.run)
+    key = jax.random.key(0)
+    start = time.perf_counter()
+    compiled_alone = run_alone.lower(key).compile()
+    alone_compile = time.perf_counter() - start
+    alone_s = min(_timed(compiled_alone, key) for _ in range(2))
+    rows = []
+    for runs in run_counts:
+        values = np.geomspace(3e-4, 3e-3, runs) if runs > 1 else [1e-3]
+        compile_s, batched_s = _measure(factory, name, values, jax.devices()[:1])
+        rows.append({"runs": runs, "one_program_s": batched_s, "compile_s": compile_s,
+                     "one_after_another_s": alone_s * runs,
+                     "runs_per_hour_one_program": 3600 * runs / batched_s,
+                     "runs_per_hour_one_after_another": 3600 / alone_s,
+                     "speedup": alone_s * runs / batched_s})
+        print(agent_name, rows[-1], flush=True)
+    scaling = []
+    biggest = max(run_counts)
+    for n in (1, 2, 4):
+        if n > len(jax.devices()) or biggest % n:
+            continue
+        values = np.geomspace(3e-4, 3e-3, biggest)
+        compile_s, seconds = _measure(factory, name, values, jax.devices()[:n])
+        scaling.append({"devices": n, "runs": biggest, "seconds": seconds,
+                        "runs_per_hour": 3600 * biggest / seconds, "compile_s": compile_s})
+        print(agent_name, scaling[-1], flush=True)
+    return {"agent": agent_name, "env": env, "traced": name, "settings": small,
+            "alone_s": alone_s, "alone_compile_s": alone_compile, "batch": rows,
+            "device_scaling": scaling}
+
+
+def markdown(result):
+    lines = [f"# Sweep throughput ({result['device']['description']}, "
+             f"{result['device']['cpu_count']} cores, jax {result['device']['jax_version']})",
+             ""]
+    for entry in result["agents"]:
+        lines += [f"## {entry['agent']} on {entry['env']} (traced: {entry['traced']})", "",
+                  "| runs | one program (s) | one after another (s) | runs/h one program | "
+                  "runs/h one after another | ratio | compile (s) |",
+                  "|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in entry["batch"]:
+            lines.append(f"| {r['runs']} | {r['one_program_s']:.2f} | "
+                         f"{r['one_after_another_s']:.2f} | "
+                         f"{r['runs_per_hour_one_program']:,.0f} | "
+                         f"{r['runs_per_hour_one_after_another']:,.0f} | "
+                         f"{r['speedup']:.1f}× | {r['compile_s']:.1f} |")
+        lines += ["", "| devices | runs | seconds | runs/h |", "|---:|---:|---:|---:|"]
+        for r in entry["device_scaling"]:
+            lines.append(f"| {r['devices']} | {r['runs']} | {r['seconds']:.2f} | "
+                         f"{r['runs_per_hour']:,.0f} |")
+        lines.append("")
+    if result["device"]["platform"] == "cpu":
+        lines.append("On a CPU the devices are XLA's forced host devices sharing the same "
+                     "cores: the device rows show the cost of sharding, not a speed-up.")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    run_counts = [1, 8, 64, 256] if ARGS.full else [1, 8, 64]
+    result = {"device": device_info(), "run_counts": run_counts,
+              "agents": [bench_agent(a, run_counts) for a in ARGS.agents]}
+    write_results(ARGS.out, "sweep", result, markdown(result))
+
+
+if __name__ == "__main__":
+    main()
