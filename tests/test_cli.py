@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 
 from jwm.cli import main
@@ -16,15 +15,6 @@ from jwm.cli import main
 TINY_PETS = ["pets", "--seeds", "2", "--episodes", "6", "--steps", "10", "--horizon", "3",
              "--population", "8", "--epochs", "2", "--set", "fit.batch_size=8",
              "--set", "model.hidden_sizes=[8]", "--no-progress"]
-TINY_MUZERO = ["muzero", "--seeds", "1", "--steps", "48", "--eval-every", "16",
-               "--simulations", "4", "--reanalyse", "0.5", "--set", "model.latent_size=8",
-               "--set", "model.hidden_sizes=[8]", "--set", "model.support=5",
-               "--set", "loop.num_envs=2", "--set", "loop.train_every=8",
-               "--set", "loop.train_steps=1", "--set", "loop.batch_size=4",
-               "--set", "loop.unroll_steps=2", "--set", "loop.n_step=2",
-               "--set", "loop.eval_episodes=2", "--set", "loop.eval_steps=20",
-               "--set", "loop.target_update_every=2", "--no-progress"]
-
 
 def test_plan_command_prints_a_summary_and_writes_json(tmp_path, capsys):
     out = tmp_path / "r.json"
@@ -133,21 +123,29 @@ def _results(path):
     return record
 
 
-def test_kill_9_after_the_first_checkpoint_then_the_same_command_resumes(tmp_path,
-                                                                        subprocess_env):
-    # The driver is the same for every agent; tests/test_agents.py checks that each
-    # agent's state survives a checkpoint bit for bit.
+def test_a_finished_run_continues_then_a_kill_9_resumes_with_the_same_results(
+        tmp_path, subprocess_env):
+    """A run stopped at 2 iterations continues with the same command and more
+    iterations; killed (SIGKILL) after its third checkpoint, the same command resumes and
+    ends with the results of one uninterrupted run. The driver is the same for every
+    agent; tests/test_agents.py checks that each agent's state (MuZero's sum tree and
+    target network included) survives a checkpoint bit for bit."""
     command = TINY_PETS
     reference = tmp_path / "reference.json"
     _finish(_jwm(command + ["--out", str(reference)], subprocess_env))
+    iterations = _results(reference)["iterations"]
 
     checkpoints, out = tmp_path / "checkpoints", tmp_path / "out.json"
     resumable = command + ["--checkpoint-dir", str(checkpoints), "--checkpoint-every", "1",
                            "--out", str(out)]
+    _finish(_jwm(resumable + ["--iterations", "2"], subprocess_env))
+    assert len(json.loads(out.read_text())["env_steps"]) == 2
+    out.unlink()
+
     process = _jwm(resumable, subprocess_env)
     deadline = time.monotonic() + 600
     # orbax renames a step's folder to its number once the step is written whole.
-    while not (checkpoints / "1").is_dir():
+    while not (checkpoints / "3").is_dir():
         assert process.poll() is None, process.communicate()[0]
         assert time.monotonic() < deadline
         time.sleep(0.005)
@@ -159,20 +157,15 @@ def test_kill_9_after_the_first_checkpoint_then_the_same_command_resumes(tmp_pat
     assert "resumed from the checkpoint of iteration" in text
     assert _results(out) == _results(reference)
     lines = (checkpoints / "metrics.jsonl").read_text().splitlines()
-    assert [json.loads(line)["iteration"] for line in lines] == list(
-        range(1, _results(reference)["iterations"] + 1))
+    assert [json.loads(line)["iteration"] for line in lines] == list(range(1, iterations + 1))
 
 
-def test_a_finished_muzero_run_continues_with_more_iterations(tmp_path, subprocess_env):
-    """1 iteration, then the same command with ``--iterations 3`` resumes from the
-    checkpoint (self-play, the prioritised replay with its sum tree, the target network
-    and the optimizer) and runs the two others."""
-    checkpoints, out = tmp_path / "checkpoints", tmp_path / "out.json"
-    resumable = TINY_MUZERO + ["--checkpoint-dir", str(checkpoints), "--out", str(out)]
-    _finish(_jwm(resumable + ["--iterations", "1"], subprocess_env))
-    assert len(json.loads(out.read_text())["env_steps"]) == 1
-    text = _finish(_jwm(resumable, subprocess_env))
-    assert "resumed from the checkpoint of iteration 1" in text
-    record = _results(out)
-    assert record["env_steps"] == [16, 32, 48] and record["num_nonfinite"] == 0
-    assert np.isfinite(np.asarray(record["eval_returns"], float)).all()
+def test_muzero_and_alphazero_shortcuts_reach_the_recipe(capsys):
+    assert main(["muzero", "--show-config", "--simulations", "4", "--reanalyse", "0.5",
+                 "--eval-every", "16", "--set", "model.latent_size=8"]) == 0
+    config = json.loads(capsys.readouterr().out)
+    assert config["loop"]["num_simulations"] == 4
+    assert config["loop"]["reanalyse_fraction"] == 0.5
+    assert config["loop"]["eval_every"] == 16 and config["model"]["latent_size"] == 8
+    assert main(["alphazero", "--show-config", "--simulations", "8"]) == 0
+    assert json.loads(capsys.readouterr().out)["loop"]["num_simulations"] == 8
