@@ -20,8 +20,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q tests
 
+# Every benchmark; quick (about ten minutes on 2 cores) unless FULL=1.
 bench: $(STAMP)
-	$(BIN)/python benchmarks/planners.py
+	$(BIN)/python benchmarks/run_all.py $(if $(FULL),--full,)
 
 clean:
 	rm -rf $(VENV)

@@ -50,8 +50,9 @@ def main(argv=None):
         low, high = entry["final_return_ci95"]
         print(f"  alpha {entry['planner.alpha']:<5} lr {entry['fit.learning_rate']:<7g} "
               f"final {entry['final_return_mean']:7.1f} (95% CI {low:.1f} to {high:.1f}), "
-              f"best {entry['best_mean_return']:7.1f}, steps to {args.threshold:g}: "
-              f"{entry['mean_steps_to_threshold']:.0f}")
+              f"best {entry['best_mean_return']:7.1f}, {entry['seeds_reaching_threshold']} of "
+              f"{args.seeds} seeds reach {args.threshold:g}, at {entry['mean_steps_to_threshold']:.0f} "
+              f"env steps on average")
     print("wrote " + ", ".join(paths.values()))
     return result
 

@@ -86,8 +86,8 @@ class SweepResult:
         """Per configuration: its values, the final evaluation return's mean, standard
         deviation and 95% bootstrap interval over seeds, the best seed-mean return,
         and with ``threshold`` the env steps at which each seed first reaches it
-        (``steps_to_threshold``, NaN for a seed that never does) and their mean over
-        the seeds that did."""
+        (``steps_to_threshold``, NaN for a seed that never does), how many seeds reach
+        it (``seeds_reaching_threshold``) and the mean over those that do."""
         out = []
         for c, (config, metrics) in enumerate(zip(self.configs, self.metrics)):
             if metrics is None:
@@ -105,6 +105,7 @@ class SweepResult:
                          for s in range(self.seeds)]
                 reached = [x for x in steps if np.isfinite(x)]
                 entry.update(threshold=threshold, steps_to_threshold=steps,
+                             seeds_reaching_threshold=len(reached),
                              mean_steps_to_threshold=float(np.mean(reached)) if reached
                              else float("nan"))
             out.append(entry)

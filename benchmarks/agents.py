@@ -1,0 +1,265 @@
+"""Benchmark: whole agents against the tools users would pick instead, in one run.
+
+1. **Dreamer against sheeprl's DreamerV3** (PyTorch) on CartPole-v1 at jwm's recipe
+   sizes (RSSM deter 128 in 4 blocks, 16 x 4 latents, MLPs of 64, a 16 x 32 batch,
+   imagination horizon 15): training updates per second (world model, imagination,
+   actor and critic; one update on one batch) and env steps per second of training at
+   replay ratio 64 (one update every 8 env steps; evaluation left out). jwm: the
+   agent's update as one jitted function on a batch of its prefilled buffer, and its
+   iteration less its evaluation (`dreamer_parts.py`); sheeprl:
+   ``benchmarks/sheeprl_dreamer.py`` run by the python of its own venv
+   (``.venv-sheeprl``), with torch on 1 and on 2 threads, the faster counted.
+   Target: jwm >= 3x sheeprl's updates per second.
+2. **PETS against mbrl-lib's whole loop** (PyTorch) on Pendulum: 10 episodes of 200
+   steps (the first random), an ensemble of 5 x (3 x 64), CEM 200 x 25 x 5 iterations,
+   100 epochs of fitting per episode, one seed; the wall time of the whole run,
+   fitting included. jwm: ``jax.jit(agent.run)`` of the recipe, its compile time
+   reported apart (and a ratio with it counted); mbrl-lib: ``mbrl_pets_loop.py`` in
+   this process's venv, torch on 1 and on 2 threads, the faster counted.
+   Target: mbrl-lib's time / jwm's >= 3.
+3. **Compile time of each agent's step** (PETS, SVG, Dreamer, MuZero at their recipes'
+   default sizes): ``jax.jit(agent.step).lower(state).compile()``.
+
+The peers' versions and thread settings go into the results. ``--quick`` shrinks both
+comparisons (fewer updates, env steps and episodes, on both sides alike) so that
+`run_all.py` fits in minutes; the full run writes ``agents.{json,md}``.
+
+    python benchmarks/agents.py [--quick] [--sheeprl-python .venv-sheeprl/bin/python]
+        [--no-sheeprl] [--no-mbrl] [--out benchmarks/results]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import jax
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from common import check_target, device_info, dist_version, write_results  # noqa: E402
+
+from jwm.recipes import DREAMER, MUZERO, PETS, SVG  # noqa: E402
+
+SHEEPRL_PYTHON = os.path.join(ROOT, ".venv-sheeprl", "bin", "python")
+DREAMER_TARGET = 3.0
+PETS_TARGET = 3.0
+PETS_SETTINGS = {"episodes": 10, "steps_per_episode": 200, "ensemble_size": 5,
+                 "hidden_layers": 3, "hidden_size": 64, "population": 200, "horizon": 25,
+                 "iterations": 5, "epochs": 100}
+
+
+def _median(samples):
+    samples = sorted(samples)
+    return samples[len(samples) // 2]
+
+
+def jwm_dreamer(updates: int, phases_repeats: int) -> dict:
+    """Updates per second (the update as one jitted function) and training env steps
+    per second (iterations of 25 phases less their evaluation)."""
+    from dreamer_parts import parts
+
+    functions, info = parts()
+    update = functions["update"]
+    iteration = functions[f"iteration of {info['phases_per_iteration']} phases"]
+    evaluation = functions["evaluation"]
+    for fn in (update, iteration, evaluation):
+        fn()                                           # compiled and warm
+    update_s = []
+    for _ in range(updates):
+        start = time.perf_counter()
+        update()
+        update_s.append(time.perf_counter() - start)
+    loop_s = []
+    for _ in range(phases_repeats):
+        start = time.perf_counter()
+        iteration()
+        middle = time.perf_counter()
+        evaluation()
+        loop_s.append((middle - start) - (time.perf_counter() - middle))
+    env_steps = info["phases_per_iteration"] * info["train_every"]
+    return {"seconds_per_update": _median(update_s), "updates_per_s": 1 / _median(update_s),
+            "env_steps_per_s": env_steps / _median(loop_s), "updates_timed": updates,
+            "iterations_timed": phases_repeats, "config": info["config"]}
+
+
+def sheeprl_dreamer(python: str, threads: int, updates: int, env_steps: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "sheeprl.json")
+        command = [python, os.path.join(HERE, "sheeprl_dreamer.py"), "--threads", str(threads),
+                   "--updates", str(updates), "--env-steps", str(env_steps), "--out", out]
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600,
+                              env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
+        if done.returncode != 0:
+            raise RuntimeError(f"sheeprl_dreamer.py failed:\n{done.stdout[-2000:]}"
+                               f"{done.stderr[-2000:]}")
+        with open(out) as f:
+            return json.load(f)
+
+
+def jwm_pets(settings: dict) -> dict:
+    config = PETS.config("gymnax:Pendulum-v1", {
+        "episodes": settings["episodes"], "steps_per_episode": settings["steps_per_episode"],
+        "model": {"ensemble_size": settings["ensemble_size"],
+                  "hidden_sizes": [settings["hidden_size"]] * settings["hidden_layers"]},
+        "planner": {"population": settings["population"], "horizon": settings["horizon"],
+                    "iterations": settings["iterations"]},
+        "fit": {"epochs": settings["epochs"]}})
+    agent = PETS.agent(config)
+    key = jax.random.key(0)
+    start = time.perf_counter()
+    compiled = jax.jit(agent.run).lower(key).compile()
+    compile_s = time.perf_counter() - start
+    start = time.perf_counter()
+    _, metrics = jax.block_until_ready(compiled(key))
+    run_s = time.perf_counter() - start
+    return {"run_s": run_s, "compile_s": compile_s,
+            "returns": [float(x) for x in metrics.eval_return], "config": config}
+
+
+def mbrl_pets(settings: dict, threads: int) -> dict:
+    from mbrl_pets_loop import run_mbrl_pets
+
+    return run_mbrl_pets(threads=threads, **settings)
+
+
+def compile_times() -> dict:
+    """Seconds to compile each agent's step at its recipe's default sizes."""
+    out = {}
+    for recipe, env in ((PETS, "gymnax:Pendulum-v1"), (SVG, "gymnax:Pendulum-v1"),
+                        (DREAMER, "gymnax:CartPole-v1"), (MUZERO, "gymnax:CartPole-v1")):
+        agent = recipe.agent(recipe.config(env, {}))
+        state = jax.eval_shape(agent.init, jax.random.key(0))
+        start = time.perf_counter()
+        jax.jit(agent.step).lower(state).compile()
+        out[recipe.name] = {"env": env, "compile_s": time.perf_counter() - start}
+        print(f"compile {recipe.name}: {out[recipe.name]['compile_s']:.1f} s", flush=True)
+    return out
+
+
+def markdown(result: dict) -> str:
+    device = result["device"]
+    lines = [f"# Whole agents against their peers ({device['description']}, "
+             f"{device['cpu_count']} cores, jax {device['jax_version']})", ""]
+    dreamer = result.get("dreamer")
+    if dreamer:
+        lines += ["## Dreamer against sheeprl's DreamerV3, CartPole-v1", "",
+                  "| | updates/s | s per update | env steps/s at replay ratio 64 |",
+                  "|---|---:|---:|---:|",
+                  f"| jwm | {dreamer['jwm']['updates_per_s']:.2f} | "
+                  f"{dreamer['jwm']['seconds_per_update']:.4f} | "
+                  f"{dreamer['jwm']['env_steps_per_s']:.1f} |"]
+        for run in dreamer.get("sheeprl", []):
+            lines.append(f"| sheeprl {run.get('sheeprl_version')} (torch {run.get('torch_version')}, "
+                         f"{run['threads']} thread{'s' if run['threads'] > 1 else ''}) | "
+                         f"{run['updates_per_s']:.2f} | {run['seconds_per_update']:.4f} | "
+                         f"{run['env_steps_per_s']:.1f} |")
+        if "target" in dreamer:
+            t = dreamer["target"]
+            lines += ["", f"jwm / sheeprl (faster thread setting) updates per second: "
+                      f"**{t['value']:.2f}×** (target {t['target']}: "
+                      f"{'met' if t['pass'] else 'not met'}); env steps per second "
+                      f"{dreamer['env_steps_ratio']:.2f}×."]
+            differences = dreamer["sheeprl"][0].get("differences") or []
+            if differences:
+                lines += ["", "Where sheeprl's configuration differs:", ""] + [
+                    f"- {d}" for d in differences]
+        elif dreamer.get("skipped"):
+            lines += ["", f"sheeprl: {dreamer['skipped']}"]
+        lines.append("")
+    pets = result.get("pets")
+    if pets:
+        s = pets["settings"]
+        lines += ["## PETS against mbrl-lib's whole loop, Pendulum", "",
+                  f"{s['episodes']} episodes of {s['steps_per_episode']} steps, ensemble "
+                  f"{s['ensemble_size']} × ({s['hidden_layers']} × {s['hidden_size']}), CEM "
+                  f"{s['population']} × {s['horizon']} × {s['iterations']}, {s['epochs']} "
+                  "epochs per fit, one seed.", "",
+                  "| | whole run (s) | compile (s) | fitting (s) | planning and acting (s) | "
+                  "last return |", "|---|---:|---:|---:|---:|---:|",
+                  f"| jwm | {pets['jwm']['run_s']:.1f} | {pets['jwm']['compile_s']:.1f} | – | – | "
+                  f"{pets['jwm']['returns'][-1]:.0f} |"]
+        for run in pets.get("mbrl", []):
+            lines.append(f"| mbrl-lib {run.get('mbrl_version')} (torch {run.get('torch_version')}, "
+                         f"{run['threads']} thread{'s' if run['threads'] > 1 else ''}) | "
+                         f"{run['wall_time_s']:.1f} | – | {run['fit_time_s']:.1f} | "
+                         f"{run['plan_time_s']:.1f} | {run['episode_returns'][-1]:.0f} |")
+        if "target" in pets:
+            t = pets["target"]
+            lines += ["", f"mbrl-lib / jwm whole-run time: **{t['value']:.2f}×** (target "
+                      f"{t['target']}: {'met' if t['pass'] else 'not met'}); "
+                      f"{pets['ratio_with_compile']:.2f}× with jwm's compilation counted."]
+            differences = pets["mbrl"][0].get("differences") or []
+            if differences:
+                lines += ["", "Where mbrl-lib's loop differs:", ""] + [f"- {d}" for d in differences]
+        elif pets.get("skipped"):
+            lines += ["", f"mbrl-lib: {pets['skipped']}"]
+        lines.append("")
+    if result.get("compile"):
+        lines += ["## Compile time of one agent step (recipe sizes)", "",
+                  "| agent | env | compile (s) |", "|---|---|---:|"]
+        for name, entry in result["compile"].items():
+            lines.append(f"| {name} | {entry['env']} | {entry['compile_s']:.1f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small budgets on both sides")
+    parser.add_argument("--sheeprl-python", default=SHEEPRL_PYTHON)
+    parser.add_argument("--no-sheeprl", action="store_true")
+    parser.add_argument("--no-mbrl", action="store_true")
+    parser.add_argument("--no-compile", action="store_true")
+    parser.add_argument("--out", default=os.path.join(HERE, "results"))
+    args = parser.parse_args(argv)
+    updates, repeats, env_steps = (5, 1, 200) if args.quick else (30, 3, 800)
+    result = {"device": device_info(), "quick": args.quick,
+              "load_start": os.getloadavg()}
+
+    dreamer = {"jwm": jwm_dreamer(updates, repeats)}
+    print(f"jwm dreamer: {dreamer['jwm']['updates_per_s']:.2f} updates/s, "
+          f"{dreamer['jwm']['env_steps_per_s']:.1f} env steps/s", flush=True)
+    if args.no_sheeprl or not os.path.exists(args.sheeprl_python):
+        dreamer["skipped"] = ("not run: no sheeprl venv at " + args.sheeprl_python +
+                              " (see benchmarks/sheeprl_dreamer.py)")
+    else:
+        dreamer["sheeprl"] = [sheeprl_dreamer(args.sheeprl_python, threads, updates, env_steps)
+                              for threads in (1, 2)]
+        best = max(dreamer["sheeprl"], key=lambda r: r["updates_per_s"])
+        dreamer["target"] = check_target(dreamer["jwm"]["updates_per_s"] / best["updates_per_s"],
+                                         ">=", DREAMER_TARGET)
+        dreamer["env_steps_ratio"] = (dreamer["jwm"]["env_steps_per_s"] /
+                                      max(r["env_steps_per_s"] for r in dreamer["sheeprl"]))
+    result["dreamer"] = dreamer
+
+    settings = dict(PETS_SETTINGS, **({"episodes": 3, "epochs": 20} if args.quick else {}))
+    pets = {"settings": settings, "jwm": jwm_pets(settings)}
+    print(f"jwm pets: {pets['jwm']['run_s']:.1f} s (+{pets['jwm']['compile_s']:.1f} s compile)",
+          flush=True)
+    if args.no_mbrl or dist_version("mbrl") is None:
+        pets["skipped"] = ("not run: mbrl-lib is not installed (pip install -e '.[peers]' && "
+                           "pip install --no-deps mbrl==0.2.0)")
+    else:
+        pets["mbrl"] = [mbrl_pets(settings, threads) for threads in (1, 2)]
+        best = min(r["wall_time_s"] for r in pets["mbrl"])
+        pets["target"] = check_target(best / pets["jwm"]["run_s"], ">=", PETS_TARGET)
+        pets["ratio_with_compile"] = best / (pets["jwm"]["run_s"] + pets["jwm"]["compile_s"])
+    result["pets"] = pets
+
+    if not args.no_compile:
+        result["compile"] = compile_times()
+    result["load_end"] = os.getloadavg()
+    write_results(args.out, "agents_quick" if args.quick else "agents", result,
+                  markdown(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()
