@@ -12,8 +12,8 @@ import numpy as np
 
 import jwm
 
-__all__ = ["blocking", "check_target", "device_info", "dist_version", "time_interleaved",
-           "timing_stats", "write_results"]
+__all__ = ["blocking", "check_target", "device_info", "dist_version", "rewrite_markdown",
+           "time_interleaved", "timing_stats", "write_results"]
 
 
 def timing_stats(samples_s) -> dict:
@@ -73,6 +73,14 @@ def write_results(out_dir, name: str, result: dict, markdown: str) -> None:
         tmp.write_text(text)
         os.replace(tmp, out / f"{name}.{suffix}")
     print(markdown)
+
+
+def rewrite_markdown(out_dir, name: str, markdown) -> None:
+    """Rewrites ``<name>.md`` from ``<name>.json`` with ``markdown(result)``: a table's
+    layout can change without timing anything again."""
+    with open(os.path.join(out_dir, f"{name}.json")) as f:
+        result = json.load(f)
+    write_results(out_dir, name, result, markdown(result))
 
 
 def check_target(value, op: str, target: float) -> dict:

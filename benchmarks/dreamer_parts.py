@@ -16,9 +16,10 @@ each part of an update runs as its own jitted function on it:
   actor losses, their gradients, both optimisers and the target critic);
 * ``update``: all of an update in one jitted function (sampling left out), which is
   what the agent runs; its difference from the parts' sum is what fusing them saves;
-* ``env phase``: 8 env steps in 4 envs, each filtered by the model and acted on by the
-  actor, stored in the buffer (one ``train_every`` chunk; from timing the agent's
-  iteration with and without updates);
+* ``iteration of 25 phases``: the agent's own step, shortened to 25 phases of 8 env
+  steps in 4 envs (each observation filtered by the model, the actor acting, the rows
+  stored) and one update each, then its evaluation: less the evaluation, the time of
+  a phase inside the agent and the training env steps per second;
 * ``evaluation``: the iteration's closing evaluation (8 episodes of up to 500 steps).
 
 Every part is timed after compilation, round-robin in one schedule (`time_interleaved`),
@@ -40,12 +41,14 @@ import numpy as np
 import optax
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import blocking, device_info, time_interleaved, write_results  # noqa: E402
+from common import (blocking, device_info, rewrite_markdown, time_interleaved,  # noqa: E402
+                    write_results)
 
 from jwm.agents.episode import evaluate  # noqa: E402
 from jwm.imagination import imagine  # noqa: E402
 from jwm.models.rssm_train import Sequences, observe_sequence, world_model_loss  # noqa: E402
 from jwm.recipes import DREAMER  # noqa: E402
+from jwm.recipes.dreamer import build_parts  # noqa: E402
 
 ENV = "gymnax:CartPole-v1"
 
@@ -69,15 +72,8 @@ def parts(overrides: dict | None = None):
     zero-argument blocking callables, and the settings they ran with."""
     config = DREAMER.config(ENV, overrides or {})
     agent = DREAMER.agent(config)
-    from jwm import envs, imagination, models
-
-    env = envs.make(ENV)
-    model = models.rssm_model(env.observation_space, env.action_space, **config["model"])
-    options = dict(config["behavior"])
-    for name in ("actor_hidden_sizes", "critic_hidden_sizes"):
-        options[name] = tuple(options[name])
-    behavior = imagination.actor_critic(model.features, model.feature_dim, env.action_space,
-                                        **options)
+    env, model, behavior = build_parts(ENV, config)
+    horizon = config["behavior"]["horizon"]
     loop = config["loop"]
     state = jax.jit(agent.init)(jax.random.key(0))
     batch = _batch(state.buffer, loop["batch_size"], loop["seq_len"])
@@ -107,7 +103,7 @@ def parts(overrides: dict | None = None):
 
     def imagine_starts(actor, p, s, k):
         return imagine(model, p, lambda latent, kk: behavior.act(actor, model.features(latent),
-                                                                 kk), s, options["horizon"], k)
+                                                                 kk), s, horizon, k)
 
     def ac_update(a, p, s, k, w):
         return behavior.update(a, model, p, s, k, start_weights=w)
@@ -158,8 +154,8 @@ def markdown(result) -> str:
     phases = result["phases_per_iteration"]
     iteration = rows[f"iteration of {phases} phases"]["median_ms"]
     evaluation = rows["evaluation"]["median_ms"]
-    env_phase = (iteration - evaluation) / phases - update
-    lines = [f"# Dreamer update, part by part{result['tag']} ({result['device']['description']}, "
+    tag = f" ({result['tag'].strip('_')})" if result["tag"] else ""
+    lines = [f"# Dreamer update, part by part{tag} ({result['device']['description']}, "
              f"{result['device']['cpu_count']} cores, jax {result['device']['jax_version']})", "",
              "CartPole-v1, the recipe's sizes; medians of "
              f"{rows['update']['repeats']} timed calls after compilation, round-robin.", "",
@@ -169,17 +165,20 @@ def markdown(result) -> str:
         r = rows[name]
         lines.append(f"| {name} | {r['median_ms']:.2f} | {r['min_ms']:.2f} | "
                      f"{r['median_ms'] / update:.0%} |")
+    per_phase = (iteration - evaluation) / phases
+    parts_sum = sum(rows[n]["median_ms"] for n in ("world model grad", "world model optimiser",
+                                                    "actor-critic update"))
     lines += ["", f"Sum of world model grad, optimiser and actor-critic update: "
-              f"{sum(rows[n]['median_ms'] for n in ('world model grad', 'world model optimiser', 'actor-critic update')):.2f} ms "
-              f"against {update:.2f} ms as one function.", "",
-              f"One iteration of {phases} phases (each {result['train_every']} env steps and "
-              f"one update) and an evaluation: {iteration:.0f} ms; the evaluation alone "
-              f"{evaluation:.0f} ms; so an env phase costs about {env_phase:.2f} ms "
-              f"({env_phase / result['train_every']:.3f} ms per env step) beside "
-              f"{update:.2f} ms of update.", "",
+              f"{parts_sum:.2f} ms against {update:.2f} ms as one function.", "",
+              f"Inside the agent, one iteration of {phases} phases (each "
+              f"{result['train_every']} env steps, the model filtering every observation, "
+              f"and one update) and an evaluation: {iteration:.0f} ms; the evaluation alone "
+              f"{evaluation:.0f} ms: {per_phase:.1f} ms per phase, against {update:.1f} ms "
+              f"(median; min {rows['update']['min_ms']:.1f}) for the update called on its "
+              "own, so the env steps cost little beside the update.", "",
               f"Training env steps per second at replay ratio 64 (one update per "
               f"{result['train_every']} env steps, evaluation left out): "
-              f"{1e3 * result['train_every'] / (update + env_phase):.0f}."]
+              f"{1e3 * result['train_every'] / per_phase:.0f}."]
     return "\n".join(lines) + "\n"
 
 
@@ -187,9 +186,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--tag", default="", help="suffix of the result files")
+    parser.add_argument("--markdown-only", action="store_true",
+                        help="rewrite the .md from the .json (no timing)")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(
         os.path.abspath(__file__)), "results"))
     args = parser.parse_args(argv)
+    if args.markdown_only:
+        return rewrite_markdown(args.out, f"dreamer_parts{args.tag}", markdown)
     functions, info = parts()
     stats, _ = time_interleaved(functions, repeats=args.repeats, rounds=min(args.repeats, 5),
                                 warmup=1, progress=True)

@@ -485,8 +485,8 @@ def pets_run_part(env, key, repeats) -> dict:
                 print(f"[pets run] {name} {samples[name][-1]:.1f} s", flush=True)
     finally:
         gc.enable()
-    seq_returns = np.stack([np.asarray(r.metrics.episode_return) for r in results["sequential"]])
-    vm_returns = np.asarray(results["vmapped"].metrics.episode_return)
+    seq_returns = np.stack([np.asarray(metrics.eval_return) for _, metrics in results["sequential"]])
+    vm_returns = np.asarray(results["vmapped"][1].eval_return)
     stats = {k: timing_stats(v) for k, v in samples.items()}
     return {
         "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in c.items()},

@@ -44,24 +44,23 @@ def _has_module(module: str) -> bool:
     return find_spec(module) is not None
 
 
-# name: (script, quick arguments, full arguments, {argument: requirement} that are
-# dropped, with a note, when the requirement is missing, or None).
+# name: (script, quick arguments, full arguments).
 BENCHMARKS = {
-    "planners": ("planners.py", ["--repeats", "30", "--rounds", "3"], [], None),
-    "mcts": ("mcts.py", ["--repeats", "20", "--cell-seconds", "0.3", "--no-diagnostics"], [],
-             None),
-    "pets": ("pets.py", ["--repeats", "2", "--repeats-small", "3", "--run-repeats", "1"], [],
-             None),
-    "imagination": ("imagination.py", ["--repeats", "3"], [], None),
-    "driver": ("driver.py", ["--iterations", "3", "--pets-steps", "20",
-                             "--dreamer-eval-every", "40"], ["--iterations", "12"], None),
+    "planners": ("planners.py", ["--repeats", "30", "--rounds", "3"], []),
+    "mcts": ("mcts.py", ["--repeats", "20", "--cell-seconds", "0.3", "--no-diagnostics"], []),
+    "pets": ("pets.py", ["--repeats", "2", "--repeats-small", "3", "--run-repeats", "1"], []),
+    "imagination": ("imagination.py", ["--repeats", "3", "--sizes", "jwm default", "size1m"],
+                    []),
+    "driver": ("driver.py", ["--iterations", "2", "--pets-steps", "20",
+                             "--dreamer-eval-every", "40"], ["--iterations", "12"]),
     "muzero": ("muzero.py", ["--env-steps", "400", "--eval-every", "200", "--no-reanalyse",
-                             "--no-single-thread", "--ssl-env-steps", "200"], [], None),
-    "sweep": ("sweep.py", ["--runs", "1", "8"], ["--full"], None),
-    "dreamer_parts": ("dreamer_parts.py", ["--repeats", "5"], [], None),
-    "agents": ("agents.py", ["--quick"], [], None),
+                             "--no-single-thread", "--ssl-env-steps", "200"], []),
+    "sweep": ("sweep.py", ["--runs", "1", "8"], ["--full"]),
+    "dreamer_parts": ("dreamer_parts.py", ["--repeats", "5"], []),
+    "agents": ("agents.py", ["--quick"], []),
 }
-# What a benchmark needs beyond jwm: (check, what to do when it is missing).
+# What a benchmark needs beyond jwm: (check, note, and the arguments that run it
+# without the peer; with none, it is skipped).
 REQUIREMENTS = {
     "pets": (lambda: _has_module("mbrl") and _has_module("torch"),
              "needs mbrl-lib: pip install -e '.[peers]' && pip install --no-deps mbrl==0.2.0"),
@@ -96,7 +95,10 @@ def _accelerator() -> dict:
     return info
 
 
-_PEAK_PROBE = ("import runpy, sys, json, jax; sys.argv = sys.argv[1:]; "
+# Runs a benchmark script as __main__ (its folder first on sys.path, as `python
+# script.py` has it), then prints the accelerator's peak memory use.
+_PEAK_PROBE = ("import os, runpy, sys, json, jax; sys.argv = sys.argv[1:]; "
+               "sys.path.insert(0, os.path.dirname(sys.argv[0])); "
                "code = 0\n"
                "try:\n    runpy.run_path(sys.argv[0], run_name='__main__')\n"
                "except SystemExit as e:\n    code = e.code or 0\n"
@@ -106,7 +108,7 @@ _PEAK_PROBE = ("import runpy, sys, json, jax; sys.argv = sys.argv[1:]; "
 
 
 def run_one(name: str, full: bool, out_dir: str, timeout: float) -> dict:
-    script, quick_args, full_args, _ = BENCHMARKS[name]
+    script, quick_args, full_args = BENCHMARKS[name]
     args = list(full_args if full else quick_args) + ["--out", out_dir]
     note = None
     if name in REQUIREMENTS:

@@ -8,8 +8,9 @@ learning rates would also recompile for each; its compile time is reported apart
 Both are timed after compilation, in the same process; the Markdown adds the ratio with
 compilation counted (R compiles one after another against one). Device scaling shards the
 largest batch over 1, 2 and 4 devices: on a CPU these are XLA's forced host devices
-(``--host-devices``), which share the same cores, so the scaling shows the overhead of
-sharding there, not a speed-up; on a GPU machine run it as it is.
+(``--host-devices``), which share the same cores (each runs its shard on its own
+thread), so the scaling shows the overhead of sharding there, and a gain only where
+one program leaves a core idle; on a GPU machine run it as it is.
 
     python benchmarks/sweep.py                        # quick: R = 1, 8, 64
     python benchmarks/sweep.py --full                 # R = 1, 8, 64, 256
@@ -47,7 +48,7 @@ import numpy as np  # noqa: E402
 from jax.sharding import Mesh  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import device_info, write_results  # noqa: E402
+from common import device_info, rewrite_markdown, write_results  # noqa: E402
 
 from jwm.recipes import DREAMER, PETS  # noqa: E402
 from jwm.sweeps.files import recipe_factory  # noqa: E402
@@ -153,22 +154,22 @@ def markdown(result):
                          f"{r['runs_per_hour']:,.0f} |")
         lines.append("")
     if result["device"]["platform"] == "cpu":
-        lines.append("On a CPU the devices are XLA's forced host devices sharing the same "
-                     "cores: the device rows show the cost of sharding, not a speed-up.")
+        lines.append(f"On a CPU the devices are XLA's forced host devices sharing the same "
+                     f"{result['device']['cpu_count']} cores: each device runs its shard on "
+                     "its own thread, so the device rows show sharding's overhead, and a "
+                     "gain only where one program alone leaves a core idle.")
     return "\n".join(lines) + "\n"
 
 
 def main():
     if ARGS.markdown_only:
-        import json
-
-        with open(os.path.join(ARGS.out, "sweep.json")) as f:
-            result = json.load(f)
-        write_results(ARGS.out, "sweep", result, markdown(result))
+        rewrite_markdown(ARGS.out, "sweep", markdown)
         return
     run_counts = ARGS.runs or ([1, 8, 64, 256] if ARGS.full else [1, 8, 64])
     result = {"device": device_info(), "run_counts": run_counts,
-              "agents": [bench_agent(a, run_counts) for a in ARGS.agents]}
+              "load_start": os.getloadavg()}
+    result["agents"] = [bench_agent(a, run_counts) for a in ARGS.agents]
+    result["load_end"] = os.getloadavg()
     write_results(ARGS.out, "sweep", result, markdown(result))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from jwm.recipes.base import Recipe
 
-__all__ = ["DREAMER"]
+__all__ = ["DREAMER", "build_parts"]
 
 # Sizes that learn on a 2-core CPU. The GRU is smaller than DreamerV3's smallest preset
 # (deter 512): a high replay ratio (one 16 x 32 batch every 8 env steps, 64) buys more
@@ -41,8 +41,9 @@ ENV_DEFAULTS = {
 }
 
 
-def _build(env_name: str, config: dict):
-    from jwm import agents, envs, imagination, models
+def build_parts(env_name: str, config: dict):
+    """``(env, model, behavior)`` of a Dreamer config."""
+    from jwm import envs, imagination, models
 
     env = envs.make(env_name)
     model = models.rssm_model(env.observation_space, env.action_space, **config["model"])
@@ -51,6 +52,13 @@ def _build(env_name: str, config: dict):
         behavior_options[key] = tuple(behavior_options[key])
     behavior = imagination.actor_critic(model.features, model.feature_dim, env.action_space,
                                         **behavior_options)
+    return env, model, behavior
+
+
+def _build(env_name: str, config: dict):
+    from jwm import agents
+
+    env, model, behavior = build_parts(env_name, config)
     return agents.dreamer(env, model, behavior, **config["loop"])
 
 
