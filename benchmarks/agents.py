@@ -22,8 +22,9 @@
    default sizes): ``jax.jit(agent.step).lower(state).compile()``.
 
 The peers' versions and thread settings go into the results. ``--quick`` shrinks both
-comparisons (fewer updates, env steps and episodes, on both sides alike) so that
-`run_all.py` fits in minutes; the full run writes ``agents.{json,md}``.
+comparisons (fewer updates, env steps and episodes, on both sides alike; the peers on
+one thread; no compile times) so that `run_all.py` fits in minutes and writes
+``agents_quick.{json,md}``; the full run writes ``agents.{json,md}``.
 
     python benchmarks/agents.py [--quick] [--sheeprl-python .venv-sheeprl/bin/python]
         [--no-sheeprl] [--no-mbrl] [--out benchmarks/results]
@@ -236,7 +237,7 @@ def main(argv=None):
                               " (see benchmarks/sheeprl_dreamer.py)")
     else:
         dreamer["sheeprl"] = [sheeprl_dreamer(args.sheeprl_python, threads, updates, env_steps)
-                              for threads in (1, 2)]
+                              for threads in ((1,) if args.quick else (1, 2))]
         best = max(dreamer["sheeprl"], key=lambda r: r["updates_per_s"])
         dreamer["target"] = check_target(dreamer["jwm"]["updates_per_s"] / best["updates_per_s"],
                                          ">=", DREAMER_TARGET)
@@ -269,7 +270,7 @@ def main(argv=None):
         pets["ratio_with_compile"] = best / (pets["jwm"]["run_s"] + pets["jwm"]["compile_s"])
     result["pets"] = pets
 
-    if not args.no_compile:
+    if not (args.no_compile or args.quick):
         result["compile"] = compile_times()
     result["load_end"] = os.getloadavg()
     write_results(args.out, "agents_quick" if args.quick else "agents", result,

@@ -523,6 +523,11 @@ def main(argv=None) -> dict:
                         help="output directory (default benchmarks/results)")
     parser.add_argument("--no-diagnostics", action="store_true",
                         help="skip the max_depth variant and the HLO op counts")
+    parser.add_argument("--batches", type=int, nargs="+", default=list(BATCHES),
+                        help=f"batch sizes of the grid (default {' '.join(map(str, BATCHES))})")
+    parser.add_argument("--simulations", type=int, nargs="+", default=list(SIMULATIONS),
+                        help="simulation counts of the grid (default "
+                             f"{' '.join(map(str, SIMULATIONS))})")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.repeats < 1:
@@ -540,7 +545,8 @@ def main(argv=None) -> dict:
     for rule, s in sanity.items():
         assert s["identical"], f"jwm and mctx disagree on root visit counts ({rule}): {s}"
 
-    grid = [(rule, batch, ns) for rule in RULES for batch in BATCHES for ns in SIMULATIONS]
+    grid = [(rule, batch, ns) for rule in RULES for batch in args.batches
+            for ns in args.simulations]
     cells, diag_cells, hlo = [], [], {}
     bar = tqdm(grid, desc="cells", unit="cell")
     for rule, batch, ns in bar:
@@ -593,8 +599,8 @@ def main(argv=None) -> dict:
             "num_states": NUM_STATES,
             "terminal_probability": TERMINAL_PROB,
             "nonterminal_discount": 0.95,
-            "batches": list(BATCHES),
-            "num_simulations": list(SIMULATIONS),
+            "batches": list(args.batches),
+            "num_simulations": list(args.simulations),
             "puct": {"jwm": "jwm.planners.mcts(rule='puct')", "mctx": "mctx.muzero_policy",
                      "dirichlet_fraction": DIRICHLET_FRACTION, "dirichlet_alpha": DIRICHLET_ALPHA,
                      "temperature": TEMPERATURE, "pb_c_init": 1.25, "pb_c_base": 19652.0},

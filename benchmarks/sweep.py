@@ -30,6 +30,8 @@ def _parse(argv):
     parser.add_argument("--runs", type=int, nargs="+", default=None,
                         help="the run counts R (default 1 8 64, with --full 1 8 64 256)")
     parser.add_argument("--agents", nargs="+", default=["pets", "dreamer"])
+    parser.add_argument("--scaling-devices", type=int, nargs="+", default=[1, 2, 4],
+                        help="device counts of the scaling rows")
     parser.add_argument("--host-devices", type=int, default=4,
                         help="forced CPU devices (ignored on an accelerator)")
     parser.add_argument("--markdown-only", action="store_true",
@@ -110,7 +112,7 @@ def bench_agent(agent_name, run_counts):
         print(agent_name, rows[-1], flush=True)
     scaling = []
     biggest = max(run_counts)
-    for n in (1, 2, 4):
+    for n in ARGS.scaling_devices:
         if n > len(jax.devices()) or biggest % n:
             continue
         values = np.geomspace(3e-4, 3e-3, biggest)
