@@ -46,7 +46,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from common import (check_target, device_info, dist_version, rewrite_markdown,  # noqa: E402
-                    write_results)
+                    timed_compile, write_results)
 
 from jwm.recipes import DREAMER, MUZERO, PETS, SVG  # noqa: E402
 
@@ -117,9 +117,7 @@ def jwm_pets(settings: dict) -> dict:
         "fit": {"epochs": settings["epochs"]}})
     agent = PETS.agent(config)
     key = jax.random.key(0)
-    start = time.perf_counter()
-    compiled = jax.jit(agent.run).lower(key).compile()
-    compile_s = time.perf_counter() - start
+    compiled, compile_s = timed_compile(jax.jit(agent.run), key)
     start = time.perf_counter()
     _, metrics = jax.block_until_ready(compiled(key))
     run_s = time.perf_counter() - start
@@ -141,9 +139,7 @@ def compile_times() -> dict:
                         (DREAMER, "gymnax:CartPole-v1"), (MUZERO, "gymnax:CartPole-v1")):
         agent = recipe.agent(recipe.config(env, {}))
         state = jax.eval_shape(agent.init, jax.random.key(0))
-        start = time.perf_counter()
-        jax.jit(agent.step).lower(state).compile()
-        out[recipe.name] = {"env": env, "compile_s": time.perf_counter() - start}
+        out[recipe.name] = {"env": env, "compile_s": timed_compile(jax.jit(agent.step), state)[1]}
         print(f"compile {recipe.name}: {out[recipe.name]['compile_s']:.1f} s", flush=True)
     return out
 

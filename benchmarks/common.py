@@ -13,7 +13,7 @@ import numpy as np
 import jwm
 
 __all__ = ["blocking", "check_target", "device_info", "dist_version", "rewrite_markdown",
-           "time_interleaved", "timing_stats", "write_results"]
+           "time_interleaved", "timed_compile", "timing_stats", "write_results"]
 
 
 def timing_stats(samples_s) -> dict:
@@ -87,6 +87,15 @@ def check_target(value, op: str, target: float) -> dict:
     """``{"value", "target", "pass"}`` for ``value op target``, ``op`` ``">="`` or ``"<="``."""
     passed = value >= target if op == ">=" else value <= target
     return {"value": float(value), "target": f"{op} {target}", "pass": bool(passed)}
+
+
+def timed_compile(jitted, *args):
+    """``(compiled, seconds)`` of lowering and compiling ``jitted`` for ``args``."""
+    import time
+
+    start = time.perf_counter()
+    compiled = jitted.lower(*args).compile()
+    return compiled, time.perf_counter() - start
 
 
 def blocking(fn, *args):

@@ -58,8 +58,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import jwm
-from common import (blocking, check_target, device_info, time_interleaved, timing_stats,
-                    write_results)
+from common import (blocking, check_target, device_info, time_interleaved, timed_compile,
+                    timing_stats, write_results)
 from jwm.planners.objective import population_returns
 
 ENV_NAME = "gymnax:Pendulum-v1"
@@ -100,13 +100,6 @@ def _print_round(r, samples):
     """Running medians after each timing round: a multi-minute benchmark shows progress."""
     print(f"  round {r + 1}: " + ", ".join(
         f"{n} {np.median(v) * 1e3:.0f} ms" for n, v in samples.items()), flush=True)
-
-
-def timed_compile(jitted, *args):
-    """``(compiled, seconds)`` of lowering and compiling ``jitted`` for ``args``."""
-    t0 = time.perf_counter()
-    compiled = jitted.lower(*args).compile()
-    return compiled, time.perf_counter() - t0
 
 
 # --------------------------------------------------------------------------------------

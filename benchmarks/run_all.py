@@ -86,13 +86,13 @@ def _targets(tree, path=()):
             yield from _targets(value, path + (str(i),))
 
 
-def _accelerator() -> dict:
+def _device() -> dict:
+    """`common.device_info`, and on an accelerator its memory."""
     import jax
+    from common import device_info
 
-    device = jax.devices()[0]
-    info = {"platform": device.platform, "device_kind": device.device_kind,
-            "devices": jax.device_count(), "jax_version": jax.__version__}
-    stats = getattr(device, "memory_stats", lambda: None)()
+    info = device_info()
+    stats = getattr(jax.devices()[0], "memory_stats", lambda: None)()
     if stats:
         info["memory_limit_gib"] = stats.get("bytes_limit", 0) / 2 ** 30
     return info
@@ -130,8 +130,10 @@ def run_one(name: str, full: bool, out_dir: str, timeout: float) -> dict:
                               timeout=timeout)
         output, code = done.stdout + done.stderr, done.returncode
     except subprocess.TimeoutExpired as error:
-        output, code = (error.stdout or b"").decode() if isinstance(error.stdout, bytes) \
-            else (error.stdout or ""), "timeout"
+        # What the script printed before the timeout (bytes, even with text=True).
+        partial = error.stdout or b""
+        output = partial.decode() if isinstance(partial, bytes) else partial
+        code = "timeout"
     seconds = time.perf_counter() - start
     peak = None
     for line in output.splitlines():
@@ -156,8 +158,8 @@ def summary_markdown(summary: dict) -> str:
     device = summary["device"]
     memory = (f", {device['memory_limit_gib']:.0f} GiB" if "memory_limit_gib" in device else "")
     lines = [f"# Benchmarks ({summary['mode']} mode)", "",
-             f"Device: {device['platform']}:{device['device_kind']} × {device['devices']}"
-             f"{memory}; {summary['cpu_count']} CPU cores; jax {device['jax_version']}; "
+             f"Device: {device['platform']}:{device['device_kind']} × {device['num_devices']}"
+             f"{memory}; {device['cpu_count']} CPU cores; jax {device['jax_version']}; "
              f"{summary['date']}; {summary['seconds']:.0f} s in all.", "",
              "| benchmark | status | seconds | target | value | met |",
              "|---|---|---:|---|---:|:---:|"]
@@ -218,19 +220,12 @@ def main(argv=None):
                 for path, target in _targets(json.load(open(os.path.join(out_dir, file))))]
         entries.append(entry)
         tqdm.write(f"{name}: {entry['status']} in {entry.get('seconds', 0):.0f} s")
-    import multiprocessing
+    from common import write_results
 
-    summary = {"mode": "full" if args.full else "quick", "device": _accelerator(),
-               "cpu_count": multiprocessing.cpu_count(),
+    summary = {"mode": "full" if args.full else "quick", "device": _device(),
                "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                "seconds": time.perf_counter() - start, "benchmarks": entries}
-    markdown = summary_markdown(summary)
-    for suffix, text in (("json", json.dumps(summary, indent=2) + "\n"), ("md", markdown)):
-        tmp = os.path.join(out_dir, f".summary.{suffix}.tmp")
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, os.path.join(out_dir, f"summary.{suffix}"))
-    print(markdown)
+    write_results(out_dir, "summary", summary, summary_markdown(summary))
     return 0 if all(e["status"] in ("ok", "skipped") for e in entries) else 1
 
 

@@ -50,7 +50,7 @@ import numpy as np  # noqa: E402
 from jax.sharding import Mesh  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import device_info, rewrite_markdown, write_results  # noqa: E402
+from common import device_info, rewrite_markdown, timed_compile, write_results  # noqa: E402
 
 from jwm.recipes import DREAMER, PETS  # noqa: E402
 from jwm.sweeps.files import recipe_factory  # noqa: E402
@@ -82,11 +82,8 @@ def _measure(factory, name, values, devices):
     """(compile s, execute s) of the batched run of ``values`` over ``devices``."""
     mesh = Mesh(np.array(devices), ("runs",))
     batched, _ = group_agent(factory, {}, {name: list(values)}, 1, mesh=mesh)
-    run = jax.jit(batched.run)
     key = jax.random.key(0)
-    start = time.perf_counter()
-    compiled = run.lower(key).compile()
-    compile_s = time.perf_counter() - start
+    compiled, compile_s = timed_compile(jax.jit(batched.run), key)
     return compile_s, min(_timed(compiled, key) for _ in range(2))
 
 
@@ -94,11 +91,8 @@ def bench_agent(agent_name, run_counts):
     recipe, env, name, small = SMALL[agent_name]
     factory = recipe_factory(recipe, env, small)
     alone = factory(**{name: 1e-3})
-    run_alone = jax.jit(alone.run)
     key = jax.random.key(0)
-    start = time.perf_counter()
-    compiled_alone = run_alone.lower(key).compile()
-    alone_compile = time.perf_counter() - start
+    compiled_alone, alone_compile = timed_compile(jax.jit(alone.run), key)
     alone_s = min(_timed(compiled_alone, key) for _ in range(2))
     rows = []
     for runs in run_counts:

@@ -19,9 +19,9 @@ def test_targets_are_found_at_any_depth():
 
 def test_summary_lists_met_unmet_skipped_and_failed():
     summary = {
-        "mode": "quick", "cpu_count": 2, "date": "2026-12-03 09:00 UTC", "seconds": 12.0,
-        "device": {"platform": "gpu", "device_kind": "H200", "devices": 1, "jax_version": "0.10.2",
-                   "memory_limit_gib": 139.0},
+        "mode": "quick", "date": "2026-12-03 09:00 UTC", "seconds": 12.0,
+        "device": {"platform": "gpu", "device_kind": "H200", "num_devices": 1, "cpu_count": 2,
+                   "jax_version": "0.10.2", "memory_limit_gib": 139.0},
         "benchmarks": [
             {"name": "planners", "status": "ok", "seconds": 3.0, "peak_memory_gib": 1.5,
              "targets": [("cem", {"value": 2.0, "target": ">= 1.0", "pass": True}),
