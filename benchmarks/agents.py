@@ -119,10 +119,47 @@ def jwm_pets(settings: dict) -> dict:
     key = jax.random.key(0)
     compiled, compile_s = timed_compile(jax.jit(agent.run), key)
     start = time.perf_counter()
-    _, metrics = jax.block_until_ready(compiled(key))
+    state, metrics = jax.block_until_ready(compiled(key))
     run_s = time.perf_counter() - start
-    return {"run_s": run_s, "compile_s": compile_s,
+    parts = _pets_parts(config, agent, state)
+    planned = config["episodes"] - config["random_episodes"]
+    return {"run_s": run_s, "compile_s": compile_s, "parts": parts,
+            # The agent's round is one program; its planning is the planned episodes
+            # timed alone, and the rest (fits, random episode, buffer) is put on fitting.
+            "act_s": planned * parts["planned_episode_s"],
+            "fit_s": run_s - planned * parts["planned_episode_s"],
             "returns": [float(x) for x in metrics.eval_return], "config": config}
+
+
+def _pets_parts(config: dict, agent, state, repeats: int = 2) -> dict:
+    """Seconds of one planned episode and of one fit on the final (fullest) buffer, each
+    as its own jitted function with the run's final parameters (medians of ``repeats``)."""
+    from jwm.agents.buffer import transition_buffer
+    from jwm.agents.episode import run_episode
+    from jwm.models.fit import fit
+    from jwm.recipes.pets import build_parts
+
+    env, model, _ = build_parts("gymnax:Pendulum-v1", config)
+    steps = config["steps_per_episode"]
+    buffer = transition_buffer(config["episodes"] * steps, env.observation_space.shape,
+                               env.action_space.shape)
+    data = buffer.contents(state.buffer)
+    params = agent.policy_params(state)
+    episode = jax.jit(lambda p, k: run_episode(env, agent.policy, p, k, num_steps=steps))
+    refit = jax.jit(lambda p, d, k: fit(model, p, d, k, **config["fit"]))
+    key = jax.random.key(1)
+    times = {}
+    for name, fn, args in (("planned_episode_s", episode, (params, key)),
+                           ("fit_full_buffer_s", refit, (params, data, key))):
+        jax.block_until_ready(fn(*args))
+        samples = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            jax.block_until_ready(fn(*args))
+            samples.append(time.perf_counter() - start)
+        times[name] = _median(samples)
+    times["fit_rows"] = int(data.valid.sum())
+    return times
 
 
 def mbrl_pets(settings: dict, threads: int) -> dict:
@@ -157,6 +194,15 @@ def _verdict(comparison: dict, peer: str, label: str, ratio_text: str, extra: st
     return lines
 
 
+def _cell(seconds) -> str:
+    return "–" if seconds is None else f"{seconds:.1f}"
+
+
+def _episode_ratio(pets: dict) -> float:
+    """mbrl-lib's planning-and-acting time over jwm's (both plan the same episodes)."""
+    return min(r["act_s"] for r in pets["mbrl"]) / pets["jwm"]["act_s"]
+
+
 def markdown(result: dict) -> str:
     device = result["device"]
     lines = [f"# Whole agents against their peers ({device['description']}, "
@@ -187,7 +233,8 @@ def markdown(result: dict) -> str:
                   "epochs per fit, one seed.", "",
                   "| | whole run (s) | compile (s) | fitting (s) | planning and acting (s) | "
                   "last return |", "|---|---:|---:|---:|---:|---:|",
-                  f"| jwm | {pets['jwm']['run_s']:.1f} | {pets['jwm']['compile_s']:.1f} | – | – | "
+                  f"| jwm | {pets['jwm']['run_s']:.1f} | {pets['jwm']['compile_s']:.1f} | "
+                  f"{_cell(pets['jwm'].get('fit_s'))} | {_cell(pets['jwm'].get('act_s'))} | "
                   f"{pets['jwm']['returns'][-1]:.0f} |"]
         for run in pets.get("mbrl", []):
             versions = run.get("versions", {})
@@ -195,6 +242,16 @@ def markdown(result: dict) -> str:
                          f"{run['threads']} thread{'s' if run['threads'] > 1 else ''}) | "
                          f"{run['total_s']:.1f} | – | {run['fit_s'] + run['final_fit_s']:.1f} | "
                          f"{run['act_s']:.1f} | {run['episode_returns'][-1]:.0f} |")
+        parts = pets["jwm"].get("parts")
+        if parts:
+            planned = s["episodes"] - pets["jwm"]["config"]["random_episodes"]
+            lines += ["", f"jwm's round is one compiled program: its planning and acting is "
+                      f"{planned} × one planned episode timed alone "
+                      f"({parts['planned_episode_s']:.1f} s), its fitting the rest of the run "
+                      f"(one fit on the final {parts['fit_rows']} rows alone: "
+                      f"{parts['fit_full_buffer_s']:.1f} s)." + (
+                          f" Planning and acting, mbrl-lib / jwm: {_episode_ratio(pets):.2f}×."
+                          if pets.get("mbrl") else "")]
         lines += _verdict(pets, "mbrl", "mbrl-lib's loop", "mbrl-lib / jwm whole-run time",
                           f"{pets.get('ratio_with_compile', 0):.2f}× with jwm's compilation "
                           "counted")

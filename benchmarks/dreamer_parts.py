@@ -12,6 +12,9 @@ each part of an update runs as its own jitted function on it:
 * ``world model optimiser``: clipping and Adam on those gradients;
 * ``imagination``: the actor rolled 15 steps in the model from the batch's 512
   posterior states, forward;
+* ``imagination, states only``: the same rollout with the reward and continue heads
+  left out (the actor and the RSSM's prior steps): the rest of ``imagination`` is what
+  the heads cost;
 * ``actor-critic update``: `behavior.update` (the imagination, λ-returns, critic and
   actor losses, their gradients, both optimisers and the target critic);
 * ``update``: all of an update in one jitted function (sampling left out), which is
@@ -105,6 +108,17 @@ def parts(overrides: dict | None = None):
         return imagine(model, p, lambda latent, kk: behavior.act(actor, model.features(latent),
                                                                  kk), s, horizon, k)
 
+    def imagine_states(actor, p, s, k):
+        def body(latent, kk):
+            k_act, k_model = jax.random.split(kk)
+            action = behavior.act(actor, model.features(latent), k_act)
+            return model.imagine_step(p, latent, action, k_model), action
+
+        def one(latent, kk):
+            return jax.lax.scan(body, latent, jax.random.split(kk, horizon))
+
+        return jax.vmap(one)(s, jax.random.split(k, jax.tree.leaves(s)[0].shape[0]))
+
     def ac_update(a, p, s, k, w):
         return behavior.update(a, model, p, s, k, start_weights=w)
 
@@ -135,6 +149,8 @@ def parts(overrides: dict | None = None):
         "world model grad": blocking(jax.jit(grad), params, batch, key),
         "world model optimiser": blocking(jax.jit(optimise), grads, opt_state, params),
         "imagination": blocking(jax.jit(imagine_starts), ac_state.actor, params, starts, key),
+        "imagination, states only": blocking(jax.jit(imagine_states), ac_state.actor, params,
+                                             starts, key),
         "actor-critic update": blocking(jax.jit(ac_update), ac_state, params, starts, key,
                                         weights),
         "update": blocking(jax.jit(update), params, opt_state, ac_state, batch, key),
@@ -161,7 +177,10 @@ def markdown(result) -> str:
              f"{rows['update']['repeats']} timed calls after compilation, round-robin.", "",
              "| part | median (ms) | min (ms) | share of an update |", "|---|---:|---:|---:|"]
     for name in ("filter", "world model loss", "world model grad", "world model optimiser",
-                 "imagination", "actor-critic update", "update"):
+                 "imagination", "imagination, states only", "actor-critic update",
+                 "update"):
+        if name not in rows:    # a part added after a result was recorded
+            continue
         r = rows[name]
         lines.append(f"| {name} | {r['median_ms']:.2f} | {r['min_ms']:.2f} | "
                      f"{r['median_ms'] / update:.0%} |")

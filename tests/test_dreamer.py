@@ -22,6 +22,32 @@ def _tiny_model(env, **kw):
     return rssm_model(env.observation_space, env.action_space, **options)
 
 
+def test_block_gru_is_each_block_reading_its_own_state_and_the_whole_input():
+    from jwm.models.layers import layer_norm
+    from jwm.models.rssm import _BlockGRU
+
+    blocks, size, inputs_dim, batch = 4, 32, 12, (3, 5)
+    d = size // blocks
+    gru = _BlockGRU(size, blocks)
+    deter = jax.random.normal(jax.random.key(0), batch + (size,))
+    inputs = jax.random.normal(jax.random.key(1), batch + (inputs_dim,))
+    params = gru.init(jax.random.key(2), deter, inputs)
+    kernel = params["params"]["kernel"]
+    assert kernel.shape == (blocks, d + inputs_dim, 3 * d)
+    # The definition: block i's gates are kernel[i] applied to [state block i, inputs].
+    grouped = deter.reshape(batch + (blocks, d))
+    x = jnp.concatenate([grouped, jnp.broadcast_to(inputs[..., None, :],
+                                                   batch + (blocks, inputs_dim))], -1)
+    gates = jnp.einsum("...gi,gio->...go", x, kernel).reshape(batch + (3 * size,))
+    gates = layer_norm().apply({"params": params["params"]["norm"]}, gates)
+    reset, cand, update = jnp.split(gates.reshape(batch + (blocks, 3 * d)), 3, -1)
+    cand = jnp.tanh(jax.nn.sigmoid(reset) * cand)
+    update = jax.nn.sigmoid(update - 1.0)
+    expected = (update * cand + (1 - update) * grouped).reshape(batch + (size,))
+    np.testing.assert_allclose(gru.apply(params, deter, inputs), expected, rtol=1e-5,
+                               atol=1e-5)
+
+
 @pytest.mark.parametrize("stochastic", ["discrete", "gaussian"])
 @pytest.mark.parametrize("env_name", ["gymnax:Pendulum-v1", "gymnax:Breakout-MinAtar"])
 def test_rssm_shapes_and_world_model_step(env_name, stochastic):

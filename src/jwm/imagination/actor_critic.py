@@ -201,7 +201,18 @@ def actor_critic(features: Callable[[Any], jax.Array], feature_dim: int, action_
         else:
             traj = traj_or_inputs
         feat = features(traj.latents)                                  # [B, H+1, F]
-        values = value(sg(critic_params), feat)                        # [B, H+1]
+        critic_feat = sg(feat[:, :-1])
+        if gradient == "reinforce":
+            # The trajectory is a constant: one pass of the critic gives both the
+            # values the returns bootstrap from and the logits it learns with.
+            all_logits = critic_net.apply(critic_params, feat)          # [B, H+1, K]
+            values = sg(twohot_mean(all_logits, bins))                 # [B, H+1]
+            logits = all_logits[:, :-1]
+        else:
+            # The returns are differentiated through ``feat`` (not the critic's
+            # parameters); the critic learns on the features as constants.
+            values = value(sg(critic_params), feat)
+            logits = critic_net.apply(critic_params, critic_feat)
         step_discount = discount * traj.discounts                      # [B, H]
         returns = lambda_returns(traj.rewards, step_discount, values, lambda_=lambda_)
         weights = reach_weights(step_discount, start_weights)          # [B, H]
@@ -218,8 +229,6 @@ def actor_critic(features: Callable[[Any], jax.Array], feature_dim: int, action_
             objective = returns / norm
         actor_loss = -jnp.mean(weights * (objective + entropy_coef * ent))
 
-        critic_feat = sg(feat[:, :-1])
-        logits = critic_net.apply(critic_params, critic_feat)
         slow_values = value(state.target_critic, critic_feat)
         critic_loss = jnp.mean(weights * (twohot_loss(logits, sg(returns), bins)
                                           + twohot_loss(logits, slow_values, bins)))

@@ -38,10 +38,16 @@ class NormMLP(nn.Module):
 
     @nn.compact
     def __call__(self, x):
+        # One batch axis, whatever the caller's leading axes: the weight gradient of a
+        # Dense layer then contracts a single axis. XLA's CPU backend is much slower at
+        # contracting several (the critic's gradient on [512, 15] Dreamer states takes
+        # 1.8x as long as on [7680]; benchmarks/dreamer_parts.py has the whole update).
+        lead = x.shape[:-1]
+        x = x.reshape((-1, x.shape[-1]))
         for i, width in enumerate(self.widths):
             x = dense_norm_silu(x, width, f"h{i}")
         init = nn.initializers.zeros if self.zero_out else nn.initializers.lecun_normal()
-        return nn.Dense(self.out, kernel_init=init, name="out")(x)
+        return nn.Dense(self.out, kernel_init=init, name="out")(x).reshape(lead + (self.out,))
 
     @property
     def widths(self) -> tuple[int, ...]:
