@@ -42,13 +42,15 @@ class WorldModelMetrics(NamedTuple):
     kl: jax.Array
 
 
-def observe_sequence(model, params, obs, prev_action, is_first, key):
+def observe_sequence(model, params, obs, prev_action, is_first, key, unroll: int = 4):
     """Filters one sequence with the posterior.
 
     Args:
       obs: ``[T, *obs_shape]``; prev_action: ``[T, *action_shape]``; is_first: ``[T]``
         bool, where the state restarts from ``model.initial()`` with a zero action.
         Step 0 always restarts (a replayed chunk starts without its history).
+      unroll: time steps per iteration of the compiled loop (``lax.scan``'s
+        ``unroll``); the same numbers, fewer loop iterations to dispatch.
 
     Returns:
       ``(posterior RSSMState [T], posterior stats [T, ...], prior stats [T, ...])``.
@@ -64,13 +66,15 @@ def observe_sequence(model, params, obs, prev_action, is_first, key):
         state = jax.tree.map(lambda s, i: jnp.where(restart_t, i, s), state, init)
         action_t = jnp.where(restart_t, 0.0, action_t)
         deter = net.apply(params, state, action_t, method="sequence")
-        prior = net.apply(params, deter, method="prior")
         post = net.apply(params, deter, embed_t, method="posterior")
         state = RSSMState(deter, model.sample(post, key_t))
-        return state, (state, post, prior)
+        return state, (state, post)
 
-    _, outs = jax.lax.scan(body, init, (embed, actions, restart, jax.random.split(key, length)))
-    return outs
+    _, (states, post) = jax.lax.scan(body, init, (embed, actions, restart,
+                                                  jax.random.split(key, length)),
+                                     unroll=min(unroll, length))
+    # The prior reads only the deterministic state: one call over all T steps.
+    return states, post, net.apply(params, states.deter, method="prior")
 
 
 def world_model_loss(model, params, batch: Sequences, key, *, free_nats: float = 1.0,
