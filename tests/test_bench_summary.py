@@ -1,5 +1,6 @@
 """`benchmarks/run_all.py`: every target a result records reaches the summary, with
-whether it is met; skipped and failed benchmarks say why."""
+whether it is met; skipped and failed benchmarks say why. `benchmarks/baseline.py`:
+an earlier revision imports beside the working jwm."""
 
 import os
 import sys
@@ -36,3 +37,18 @@ def test_summary_lists_met_unmet_skipped_and_failed():
     assert "|  |  |  | mppi: >= 1.0 | 0.5 | no |" in text
     assert "| pets | skipped (needs mbrl-lib) |" in text
     assert "ValueError: boom" in text and "planners 1.50 GiB" in text
+
+
+def test_a_baseline_revision_imports_beside_the_working_jwm():
+    import importlib
+
+    import pytest
+    from baseline import baseline_package
+
+    name = baseline_package("HEAD")
+    rollout = importlib.import_module(f"{name}.imagination.rollout")
+    assert rollout.__name__ == "jwm_baseline.imagination.rollout"
+    # Its own imports resolve inside it, not to the working jwm.
+    assert rollout.as_typed_key.__module__ == "jwm_baseline.keys"
+    with pytest.raises(ValueError, match="revision 'no-such-revision'"):
+        baseline_package("no-such-revision")
