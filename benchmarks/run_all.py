@@ -50,7 +50,7 @@ BENCHMARKS = {
     "mcts": ("mcts.py", ["--repeats", "20", "--cell-seconds", "0.3", "--no-diagnostics",
                          "--batches", "64", "--simulations", "64", "256"], []),
     "pets": ("pets.py", ["--repeats", "1", "--repeats-small", "2", "--run-repeats", "1"], []),
-    "imagination": ("imagination.py", ["--repeats", "3", "--sizes", "jwm default", "size1m"],
+    "imagination": ("imagination.py", ["--repeats", "3", "--sizes", "jwm default"],
                     []),
     "driver": ("driver.py", ["--iterations", "2", "--pets-steps", "20",
                              "--dreamer-eval-every", "40"], ["--iterations", "12"]),
