@@ -11,7 +11,7 @@ import jwm
 from jwm.agents import dreamer
 from jwm.imagination import actor_critic
 from jwm.models import Sequences, rssm_model, world_model_loss
-from jwm.spaces import Box, Discrete
+from jwm.spaces import Discrete
 
 CARTPOLE = jwm.envs.make("gymnax:CartPole-v1")
 

@@ -15,7 +15,6 @@ An agent is a record of pure functions over one state pytree:
 from __future__ import annotations
 
 import dataclasses
-import numbers
 from typing import Any, Callable, NamedTuple
 
 import jax

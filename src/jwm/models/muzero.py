@@ -31,7 +31,7 @@ from jwm.models.base import WorldModel
 from jwm.models.checks import check_shape
 from jwm.models.ensemble import _positive_int
 from jwm.models.layers import NormMLP, layer_norm
-from jwm.models.twohot import value_transform, value_transform_inverse
+from jwm.models.twohot import value_transform_inverse
 
 __all__ = ["MuZeroModel", "muzero_model"]
 
