@@ -45,8 +45,8 @@ import jax
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from common import (check_target, device_info, dist_version, rewrite_markdown,  # noqa: E402
-                    timed_compile, write_results)
+from common import (blocking, check_target, device_info, dist_version,  # noqa: E402
+                    rewrite_markdown, time_interleaved, timed_compile, write_results)
 
 from jwm.recipes import DREAMER, MUZERO, PETS, SVG  # noqa: E402
 
@@ -156,16 +156,10 @@ def _pets_parts(config: dict, agent, state, repeats: int = 2) -> dict:
     episode = jax.jit(lambda p, k: run_episode(env, agent.policy, p, k, num_steps=steps))
     refit = jax.jit(lambda p, d, k: fit(model, p, d, k, **config["fit"]))
     key = jax.random.key(1)
-    times = {}
-    for name, fn, args in (("planned_episode_s", episode, (params, key)),
-                           ("fit_full_buffer_s", refit, (params, data, key))):
-        jax.block_until_ready(fn(*args))
-        samples = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            jax.block_until_ready(fn(*args))
-            samples.append(time.perf_counter() - start)
-        times[name] = _median(samples)
+    stats, _ = time_interleaved({"planned_episode_s": blocking(episode, params, key),
+                                 "fit_full_buffer_s": blocking(refit, params, data, key)},
+                                repeats=repeats, rounds=repeats, warmup=1)
+    times = {name: s["median_ms"] / 1e3 for name, s in stats.items()}
     times["fit_rows"] = int(data.valid.sum())
     return times
 

@@ -69,6 +69,16 @@ COMPARED = ("filter", "world model grad", "imagination", "actor-critic update", 
 FLOOR_ROWS = {"scan": 512, "trajectories": 512 * 15}
 
 
+def _matmul_name(rows: int) -> str:
+    return f"matmul [{rows} x 192] @ [192 x 64]"
+
+
+def _model_optimiser(loop: dict) -> optax.GradientTransformation:
+    """The world model's optimiser as the recipe's loop settings make it."""
+    return optax.chain(optax.clip_by_global_norm(loop["model_grad_clip"]),
+                       optax.adam(loop["model_lr"], eps=1e-8))
+
+
 def _modules(package: str) -> SimpleNamespace:
     """What the parts need from ``package`` (``jwm`` or a `baseline_package`)."""
     def get(module):
@@ -104,8 +114,7 @@ def _update_parts(m: SimpleNamespace, config: dict, inputs: dict) -> dict:
     env, model, behavior = m.build_parts(ENV, config)
     horizon = config["behavior"]["horizon"]
     loop = config["loop"]
-    tx = optax.chain(optax.clip_by_global_norm(loop["model_grad_clip"]),
-                     optax.adam(loop["model_lr"], eps=1e-8))
+    tx = _model_optimiser(loop)
     batch = m.Sequences(*inputs["batch"])
 
     def filter_batch(p, b, k):
@@ -238,8 +247,7 @@ def parts(overrides: dict | None = None, baseline: str | None = None):
     params, key = state.model_params, jax.random.key(1)
     grads, (_, posts) = jax.jit(jax.grad(lambda p: m.world_model_loss(model, p, batch, key),
                                          has_aux=True))(params)
-    opt_state = optax.chain(optax.clip_by_global_norm(loop["model_grad_clip"]),
-                            optax.adam(loop["model_lr"], eps=1e-8)).init(params)
+    opt_state = _model_optimiser(loop).init(params)
     inputs = {"params": params, "opt_state": opt_state, "ac_state": state.learner,
               "batch": tuple(batch), "grads": grads, "key": key,
               "starts": jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), posts),
@@ -264,7 +272,7 @@ def parts(overrides: dict | None = None, baseline: str | None = None):
     short_state = jax.jit(short_agent.init)(jax.random.key(0))
     functions[f"iteration of {phases} phases"] = blocking(jax.jit(short_agent.step),
                                                           short_state)
-    functions.update({f"matmul [{rows} x 192] @ [192 x 64]": _matmul(rows)
+    functions.update({_matmul_name(rows): _matmul(rows)
                       for rows in FLOOR_ROWS.values()})
     info = {"config": config, "phases_per_iteration": phases,
             "train_every": loop["train_every"], "baseline": baseline,
@@ -281,7 +289,7 @@ def _floor_lines(result) -> list:
              "| where | GFLOP per update | rate (GFLOP/s) | ms |", "|---|---:|---:|---:|"]
     total = 0.0
     for where, rows_n in FLOOR_ROWS.items():
-        timed = rows[f"matmul [{rows_n} x 192] @ [192 x 64]"]["median_ms"]
+        timed = rows[_matmul_name(rows_n)]["median_ms"]
         rate = MATMULS_PER_CALL * 2 * rows_n * 192 * 64 / 1e9 / (timed / 1e3)
         ms = 1e3 * work[where] / rate
         total += ms

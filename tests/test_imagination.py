@@ -51,6 +51,25 @@ def test_imagine_matches_a_step_by_step_python_rollout():
         np.testing.assert_allclose(traj.latents.stoch[b, -1], latent.stoch, atol=1e-6)
 
 
+def test_imagine_reads_the_rssm_heads_after_the_scan_as_its_step_would():
+    model = _small_rssm(CARTPOLE)
+    params = model.init(jax.random.key(0))
+    starts = jax.vmap(model.encode, in_axes=(None, 0))(
+        params, jax.random.normal(jax.random.key(1), (3, 4)))
+    policy = lambda latent, k: jax.random.randint(k, (), 0, 2)  # noqa: E731
+    key = jax.random.key(2)
+    # The same model with only `step`: imagine takes its general path.
+    plain = jwm.WorldModel(init=model.init, encode=model.encode, step=model.step)
+    expected = imagine(plain, params, policy, starts, 6, key, unroll=1)
+    for unroll in (1, 4):
+        traj = imagine(model, params, policy, starts, 6, key, unroll=unroll)
+        for got, want in zip(jax.tree.leaves(traj), jax.tree.leaves(expected)):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    for bad in (0, 2.0, True):
+        with pytest.raises(ValueError, match="unroll"):
+            imagine(model, params, policy, starts, 6, key, unroll=bad)
+
+
 def test_imagine_with_the_true_model_reproduces_the_env():
     model = jwm.models.true_model(PENDULUM)
     state, _ = PENDULUM.reset(jax.random.key(0))

@@ -50,8 +50,9 @@ def imagine(model, params, policy: Callable[[Any, jax.Array], jax.Array], start_
       key: PRNG key, typed or legacy; each start and each step gets its own.
       unroll: imagined steps per iteration of the compiled loop (``lax.scan``'s
         ``unroll``, a positive int): the same numbers; a larger value gives XLA
-        longer straight-line code to fuse (Dreamer's 15-step imagination runs about
-        a fifth faster on a CPU at 5 than at 1) for a longer compilation.
+        longer straight-line code to fuse, for a longer compilation
+        (`benchmarks/dreamer_parts.py --baseline` times Dreamer's imagination
+        against a revision without it).
 
     Returns:
       `Imagined` with leaves ``[B, H + 1, ...]`` for latents and ``[B, H]`` otherwise.

@@ -39,9 +39,9 @@ class NormMLP(nn.Module):
     @nn.compact
     def __call__(self, x):
         # One batch axis, whatever the caller's leading axes: the weight gradient of a
-        # Dense layer then contracts a single axis. XLA's CPU backend is much slower at
-        # contracting several (the critic's gradient on [512, 15] Dreamer states takes
-        # 1.8x as long as on [7680]; benchmarks/dreamer_parts.py has the whole update).
+        # Dense layer then contracts a single axis, which XLA's CPU backend does faster
+        # than several (e.g. the critic's gradient on [512, 15] imagined Dreamer
+        # states; benchmarks/dreamer_parts.py --baseline times the whole update).
         lead = x.shape[:-1]
         x = x.reshape((-1, x.shape[-1]))
         for i, width in enumerate(self.widths):
