@@ -310,7 +310,7 @@ def main(argv=None):
                                       max(r["env_steps_per_s"] for r in dreamer["sheeprl"]))
     result["dreamer"] = dreamer
 
-    settings = dict(PETS_SETTINGS, **({"episodes": 3, "epochs": 20, "steps_per_episode": 50}
+    settings = dict(PETS_SETTINGS, **({"episodes": 2, "epochs": 20, "steps_per_episode": 50}
                                       if args.quick else {}))
     # Quick mode leaves out the timing of PETS's parts (it would double jwm's side).
     pets = {"settings": settings, "jwm": jwm_pets(settings, with_parts=not args.quick)}

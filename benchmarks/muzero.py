@@ -54,6 +54,7 @@ as many env steps as jwm (its sample efficiency on CartPole-v1 is not measured h
         [--reanalyse-env-steps 2000] [--simulations 25] [--eval-every 400]
         [--lightzero-python .venv-lightzero/bin/python]
         [--lightzero-threads 2] [--no-single-thread] [--no-reanalyse] [--no-lightzero]
+        [--jwm-runs puct puct_1update ...]
         [--experiment experiments/results/muzero_CartPole-v1.json] [--out benchmarks/results]
 
 LightZero's own venv (its DI-engine pins setuptools <= 66.1.1, which torch 2.13's CPU
@@ -536,10 +537,16 @@ def main(argv=None) -> dict:
                         help="skip the 1-thread LightZero run")
     parser.add_argument("--no-reanalyse", action="store_true")
     parser.add_argument("--no-lightzero", action="store_true")
+    parser.add_argument("--jwm-runs", nargs="+", default=None, metavar="NAME",
+                        help="the jwm runs to time (default: all of "
+                             + ", ".join(_jwm_variants(25)) + ")")
     parser.add_argument("--experiment", default=EXPERIMENT)
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     parser.add_argument("--name", default="muzero")
     args = parser.parse_args(argv)
+    unknown = set(args.jwm_runs or ()) - set(_jwm_variants(args.simulations))
+    if unknown:
+        parser.error(f"--jwm-runs: unknown run(s) {sorted(unknown)}")
     load_start = _load()
     started = time.perf_counter()
 
@@ -548,7 +555,8 @@ def main(argv=None) -> dict:
     iterations += iterations % 2
     runs = {}
     for name, (description, loop) in _jwm_variants(args.simulations).items():
-        if name == "puct_reanalyse" and args.no_reanalyse:
+        if (name == "puct_reanalyse" and args.no_reanalyse) or (
+                args.jwm_runs is not None and name not in args.jwm_runs):
             continue
         print(f"jwm {name}: compiling", flush=True)
         runs[name] = _JwmRun(name, description, loop, args.eval_every, iterations)

@@ -25,8 +25,9 @@ Diagnostics split a jwm step into matmuls, activations and the rest (sampling, n
 top-k, reductions) by timing the same chain with the activations, and jwm's evaluator
 alone.
 
-Part 2, whole PETS runs (``jwm.agents.pets(...).run``, one pure function) for 8 seeds:
-``jax.vmap`` over the keys vs 8 sequential calls of the single-seed function, and the
+Part 2, whole PETS runs (``jwm.agents.pets(...).run``, one pure function) for 8 seeds
+(``--run-seeds``): ``jax.vmap`` over the keys vs as many sequential calls of the
+single-seed function, and the
 ahead-of-time compile time of each (target <= 60 s).
 
 All timed callables of a part run round-robin in one schedule, so a busy shared machine
@@ -436,8 +437,8 @@ def plan_step_part(env, key, repeats: dict, seed) -> dict:
 # --------------------------------------------------------------------------------------
 
 
-def pets_run_part(env, key, repeats) -> dict:
-    c = RUN_CONFIG
+def pets_run_part(env, key, repeats, seeds=RUN_CONFIG["seeds"]) -> dict:
+    c = dict(RUN_CONFIG, seeds=seeds)
     model = jwm.models.ensemble_model(env.observation_space, env.action_space,
                                       ensemble_size=c["ensemble"], hidden_sizes=c["hidden"],
                                       probabilistic=True, propagation="ts_inf",
@@ -623,10 +624,14 @@ def main(argv=None) -> dict:
     parser.add_argument("--repeats-small", type=int, default=15,
                         help="timed planning steps per method at 3x64 (default 15)")
     parser.add_argument("--run-repeats", type=int, default=2,
-                        help="timed 8-seed PETS runs per mode (default 2)")
+                        help="timed PETS runs of --run-seeds seeds per mode (default 2)")
+    parser.add_argument("--run-seeds", type=int, default=RUN_CONFIG["seeds"],
+                        help=f"seeds per whole PETS run (default {RUN_CONFIG['seeds']})")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.run_seeds < 1:
+        parser.error("--run-seeds must be at least 1")
 
     import torch
 
@@ -643,11 +648,12 @@ def main(argv=None) -> dict:
 
     repeats = {"4x200": args.repeats, "3x64": args.repeats_small}
     plan = plan_step_part(env, k_plan, repeats, args.seed)
-    run = pets_run_part(env, k_run, args.run_repeats)
+    run = pets_run_part(env, k_run, args.run_repeats, args.run_seeds)
     load_end = os.getloadavg()
     info = device_info("mbrl", "torch", "hydra-core", "omegaconf")
     result = {
-        "benchmark": "pets: one PETS planning step, jwm vs mbrl-lib; 8-seed PETS runs",
+        "benchmark": ("pets: one PETS planning step, jwm vs mbrl-lib; "
+                      f"{args.run_seeds}-seed PETS runs"),
         "device": info,
         "config": {
             "env": ENV_NAME, "obs_dim": OBS_DIM, "action_dim": ACTION_DIM,

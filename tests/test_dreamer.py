@@ -13,6 +13,8 @@ from jwm.imagination import actor_critic
 from jwm.models import Sequences, rssm_model, world_model_loss
 from jwm.spaces import Discrete
 
+from conftest import OPTIMISED
+
 CARTPOLE = jwm.envs.make("gymnax:CartPole-v1")
 
 
@@ -163,7 +165,7 @@ def cartpole_run():
     agent = dreamer(CARTPOLE, model, behavior, total_steps=6_000, num_envs=4, prefill=500,
                     train_every=8, train_steps=1, batch_size=8, seq_len=32, model_lr=3e-4,
                     eval_every=1_000, eval_episodes=8, eval_steps=500)
-    run = jax.jit(agent.run)
+    run = jax.jit(agent.run, compiler_options=OPTIMISED)
     return agent, run, run(jax.random.key(0))
 
 

@@ -10,6 +10,8 @@ from jwm.agents import pets, transition_buffer
 from jwm.models import Transitions, ensemble_model
 from jwm.spaces import Box
 
+from conftest import OPTIMISED
+
 PENDULUM = jwm.envs.make("gymnax:Pendulum-v1")
 
 
@@ -26,7 +28,8 @@ def _agent(episodes, steps, *, hidden=64, horizon=20, population=100, epochs=100
 @pytest.fixture(scope="module")
 def learning_run():
     agent = _agent(4, 200)
-    return agent, jax.jit(jax.vmap(agent.run))(jax.random.split(jax.random.key(0), 4))
+    return agent, jax.jit(jax.vmap(agent.run), compiler_options=OPTIMISED)(
+        jax.random.split(jax.random.key(0), 4))
 
 
 def test_pets_improves_the_return_on_pendulum(learning_run):

@@ -11,6 +11,8 @@ from jwm.imagination import value_gradient
 from jwm.models import ensemble_model, member_model, mlp_model
 from jwm.spaces import Box, Discrete
 
+from conftest import OPTIMISED
+
 PENDULUM = jwm.envs.make("gymnax:Pendulum-v1")
 DIFF_PENDULUM = jwm.envs.make("gymnax:Pendulum-v1", transition_gradients=True)
 BOX1 = Box(-1.0, 1.0, (1,))
@@ -143,7 +145,8 @@ def true_model_run():
                   horizon=10, observe=DIFF_PENDULUM.observe)
     agent = svg_agent(DIFF_PENDULUM, true, learner, episodes=5, updates_per_episode=200,
                       batch_size=128, eval_episodes=4)
-    return agent, jax.jit(jax.vmap(agent.run))(jax.random.split(jax.random.key(0), 2))
+    return agent, jax.jit(jax.vmap(agent.run), compiler_options=OPTIMISED)(
+        jax.random.split(jax.random.key(0), 2))
 
 
 def test_svg_with_the_true_model_improves_the_return(true_model_run):

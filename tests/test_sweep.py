@@ -92,7 +92,8 @@ def compile_cache(tmp_path_factory):
 
 def _script(args, devices, cache, **kwargs):
     env = {**os.environ, **cache, "JAX_PLATFORMS": "cpu",
-           "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"}
+           "XLA_FLAGS": (os.environ.get("XLA_FLAGS", "") +
+                         f" --xla_force_host_platform_device_count={devices}").strip()}
     return subprocess.Popen([sys.executable, SCRIPT, *args], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, **kwargs)
 
@@ -107,14 +108,14 @@ def _rows_of_configs(rows, configs):
     return [r for r in rows if int(r["config"]) < configs]
 
 
-EXACT = ("learning_rate", "config", "seed", "iteration", "env_steps", "eval_return",
-         "train_return", "episode_length", "random", "num_nonfinite")
+EXACT = ("learning_rate", "config", "seed", "iteration", "env_steps", "episode_length",
+         "random", "num_nonfinite")
 
 
 def assert_same_table(rows, expected):
     """Sharded runs compute what one device computes, but XLA compiles the
-    per-device program for its own shapes, so a model loss may differ in the last
-    float32 bit; the evaluations and every count are equal."""
+    per-device program for its own shapes, so a loss or a return may differ in the
+    last float32 bits; every count and configuration is equal."""
     assert len(rows) == len(expected) and rows[0].keys() == expected[0].keys()
     for row, want in zip(rows, expected):
         assert [row[k] for k in EXACT] == [want[k] for k in EXACT]
