@@ -13,6 +13,16 @@ Compares, in one process and on one device, the wall time of a single planning c
 * ``bare_rollout`` -- only the model work any CEM of this size must do: 5 x a vmapped
                       ``lax.scan`` of 500 x 30 true-model steps, jitted.
 
+Beside them, in the same schedule (no targets; ``ratio vs jwm`` in the table compares
+each with jwm's CEM):
+
+* ``jwm_icem``     -- ``jwm.planners.icem`` at the same horizon, population and
+                      iterations (colored noise beta 2, 30% of the elites kept, the
+                      draws shrinking 1.25x per iteration: it scores fewer sequences,
+                      see ``config.icem.sequences_scored``);
+* ``jwm_gradient`` -- ``jwm.planners.gradient``: 50 Adam steps on 8 sequences through
+                      the true model (``config.gradient``).
+
 and reports the ratios ``numpy/jwm`` (target >= 4), ``evosax/jwm`` (target >= 2) and
 ``jwm/bare_rollout`` (target <= 1.2). A few component timings (sampling, top-k, the
 final evaluation of the mean plan, key splitting, dispatch, jwm with parts of its output
@@ -42,6 +52,8 @@ import numpy as np
 import jwm
 from common import blocking, check_target, device_info, time_interleaved, write_results
 from evosax.algorithms import SimpleES
+from jwm.planners.gradient import gradient
+from jwm.planners.icem import icem, icem_schedule
 from jwm.planners.objective import population_returns, sequence_return
 from jwm.planners.noise import standard_normal
 
@@ -56,6 +68,8 @@ INIT_STD = 1.0
 # How many untimed calls follow compilation: the first post-compile calls still pay
 # for lazy allocations and cold caches, which are not part of steady-state planning.
 WARMUP_CALLS = 10
+ICEM = dict(noise_beta=2.0, keep_elites_fraction=0.3, population_decay=1.25, alpha=0.1)
+GRADIENT = dict(iterations=50, restarts=8, learning_rate=0.1)
 
 TARGETS = {
     "numpy_over_jwm": (">=", 4.0),
@@ -368,6 +382,14 @@ def markdown(result: dict) -> str:
     for name, s in result["timings"].items():
         lines.append(f"| {name} | {s['median_ms']:.3f} | {s['min_ms']:.3f} | "
                      f"{s['p90_ms']:.3f} | {s['repeats']} | {s['median_ms'] / jwm_t:.2f}x |")
+    icem_cfg, grad_cfg = result["config"].get("icem"), result["config"].get("gradient")
+    if icem_cfg and grad_cfg:
+        lines += ["", f"jwm_icem: beta {icem_cfg['noise_beta']}, keep "
+                      f"{icem_cfg['keep_elites_fraction']}, decay {icem_cfg['population_decay']}, "
+                      f"{icem_cfg['sequences_scored']} sequences scored per step (CEM: "
+                      f"{POPULATION * ITERATIONS + 1}). jwm_gradient: {grad_cfg['iterations']} "
+                      f"Adam steps x {grad_cfg['restarts']} restarts, learning rate "
+                      f"{grad_cfg['learning_rate']}."]
     lines += ["", "| check | value | target | pass |", "|---|---:|---:|:---:|"]
     for name, r in result["ratios"].items():
         lines.append(f"| {name} | {r['value']:.2f} | {r['target']} | "
@@ -423,6 +445,9 @@ def main(argv=None) -> dict:
                                elite_frac=ELITE_FRAC, iterations=ITERATIONS)
     plan_state = planner.init(k_plan)
     jwm_plan = jax.jit(planner.plan)
+    icem_planner = icem(model, space, horizon=HORIZON, population=POPULATION,
+                        elite_frac=ELITE_FRAC, iterations=ITERATIONS, **ICEM)
+    gradient_planner = gradient(model, space, horizon=HORIZON, **GRADIENT)
     evosax_plan, es = make_evosax_cem(model, low, high)
     bare = make_bare_rollout(model)
     actions = jax.random.uniform(k_act, (POPULATION, HORIZON, 1), minval=low, maxval=high)
@@ -436,13 +461,17 @@ def main(argv=None) -> dict:
         "numpy": lambda: numpy_cem(dynamics, theta0, theta_dot0, rng, low=low, high=high),
         "evosax": blocking(evosax_plan, latent, k_plan),
         "bare_rollout": blocking(bare, latent, actions, k_plan),
+        "jwm_icem": blocking(jax.jit(icem_planner.plan), icem_planner.init(k_plan), (), latent,
+                             k_plan),
+        "jwm_gradient": blocking(jax.jit(gradient_planner.plan),
+                                 gradient_planner.init(k_plan), (), latent, k_plan),
     }
 
     # Sanity: every planner finds a reasonable first action (finite, in bounds).
     first_actions = {}
-    for name in ("jwm", "numpy", "evosax"):
+    for name in ("jwm", "numpy", "evosax", "jwm_icem", "jwm_gradient"):
         out = methods[name]()
-        a = np.asarray(out[0] if name == "jwm" else out).reshape(-1)
+        a = np.asarray(out[0] if name.startswith("jwm") else out).reshape(-1)
         assert a.shape == (1,) and np.all(np.isfinite(a)) and low <= a[0] <= high, (name, a)
         first_actions[name] = float(a[0])
 
@@ -499,6 +528,14 @@ def main(argv=None) -> dict:
             "rounds": args.rounds,
             "timing": "perf_counter per call, block_until_ready, gc off, round-robin",
             "seed": args.seed,
+            "icem": {**ICEM, "elite_frac": ELITE_FRAC, "return_mode": "best",
+                     "sequences_scored": sum(c for _, c in icem_schedule(
+                         POPULATION, ITERATIONS, ICEM["population_decay"], NUM_ELITES,
+                         round(ICEM["keep_elites_fraction"] * NUM_ELITES)))},
+            "gradient": {**GRADIENT, "init": "random", "optimiser": "adam",
+                         "sequences_scored": (GRADIENT["iterations"] + 1)
+                         * GRADIENT["restarts"],
+                         "gradient_evaluations": GRADIENT["iterations"] * GRADIENT["restarts"]},
         },
         "timings": timings,
         "ratios": ratio_checks(timings),

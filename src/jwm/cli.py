@@ -19,7 +19,7 @@ import time
 
 __all__ = ["main", "build_planner"]
 
-PLANNERS = ("cem", "mppi", "random", "mcts")
+PLANNERS = ("cem", "icem", "gradient", "mppi", "random", "mcts")
 DEFAULT_ENVS = {"pets": "gymnax:Pendulum-v1", "svg": "gymnax:Pendulum-v1",
                 "dreamer": "gymnax:CartPole-v1", "muzero": "gymnax:CartPole-v1",
                 "alphazero": "pgx:tic_tac_toe"}
@@ -28,14 +28,27 @@ INTERRUPTED = 130  # the shell's code for a run stopped by SIGINT
 
 def build_planner(name: str, model, action_space, *, horizon: int, population: int,
                   iterations: int, elite_frac: float, temperature: float,
-                  simulations: int = 64, rule: str = "uct", rollouts: int = 8):
+                  simulations: int = 64, rule: str = "uct", rollouts: int = 8,
+                  learning_rate: float = 0.1, restarts: int = 8):
     """The planner called ``name`` with the command's hyperparameters (MCTS evaluates
-    leaves by the best of ``rollouts`` random rollouts of ``horizon`` steps)."""
+    leaves by the best of ``rollouts`` random rollouts of ``horizon`` steps; iCEM draws
+    ``population`` sequences in its first iteration, fewer later; the gradient planner
+    takes ``iterations`` Adam steps of ``learning_rate`` on ``restarts`` sequences)."""
     from jwm import planners
 
     if name == "cem":
         return planners.cem(model, action_space, horizon=horizon, population=population,
                             elite_frac=elite_frac, iterations=iterations)
+    if name == "icem":
+        from jwm.planners.icem import icem
+
+        return icem(model, action_space, horizon=horizon, population=population,
+                    elite_frac=elite_frac, iterations=iterations)
+    if name == "gradient":
+        from jwm.planners.gradient import gradient
+
+        return gradient(model, action_space, horizon=horizon, iterations=iterations,
+                        learning_rate=learning_rate, restarts=restarts)
     if name == "mppi":
         return planners.mppi(model, action_space, horizon=horizon, population=population,
                              iterations=iterations, temperature=temperature)
