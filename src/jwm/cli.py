@@ -120,10 +120,14 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--seeds", type=int, default=4, help="episodes run in parallel (vmap)")
     plan.add_argument("--seed", type=int, default=0, help="base PRNG seed")
     plan.add_argument("--horizon", type=int, default=30, help="plan length (MCTS: rollout depth)")
-    plan.add_argument("--population", type=int, default=500, help="CEM, MPPI, random")
-    plan.add_argument("--iterations", type=int, default=5, help="CEM, MPPI")
+    plan.add_argument("--population", type=int, default=500, help="CEM, iCEM, MPPI, random")
+    plan.add_argument("--iterations", type=int, default=5,
+                      help="CEM, iCEM, MPPI; gradient: Adam steps")
     plan.add_argument("--elite-frac", type=float, default=0.1, help="CEM")
     plan.add_argument("--temperature", type=float, default=1.0, help="MPPI")
+    plan.add_argument("--learning-rate", type=float, default=0.1,
+                      help="gradient: Adam step in half-ranges of the action box")
+    plan.add_argument("--restarts", type=int, default=8, help="gradient: random restarts")
     plan.add_argument("--simulations", type=int, default=64, help="MCTS simulations per step")
     plan.add_argument("--rule", choices=("uct", "puct", "gumbel"), default="uct", help="MCTS")
     plan.add_argument("--rollouts", type=int, default=8,
@@ -312,7 +316,8 @@ def _plan(args) -> int:
                             population=args.population, iterations=args.iterations,
                             elite_frac=args.elite_frac, temperature=args.temperature,
                             simulations=args.simulations, rule=args.rule,
-                            rollouts=args.rollouts)
+                            rollouts=args.rollouts, learning_rate=args.learning_rate,
+                            restarts=args.restarts)
     num_steps = args.steps or env.max_episode_steps
     if not num_steps:
         raise ValueError(f"--steps is needed: {args.env} has no time limit")
