@@ -33,6 +33,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import jwm
+from jwm.eval.lqr import DOUBLE_INTEGRATOR, lqr_optimum
+from jwm.eval.lqr import lqr_model as linear_quadratic
 from jwm.planners.cem_gd import cem_gd
 from jwm.planners.gradient import gradient
 from jwm.runs import write_json
@@ -40,37 +42,20 @@ from jwm.spaces import Box
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
-# LQR: a double integrator, as in tests/test_gradient_planner.py.
-DT = 0.1
-A = np.array([[1.0, DT], [0.0, 1.0]])
-B = np.array([[0.0], [DT]])
-Q = np.diag([1.0, 0.1])
-R = np.array([[0.05]])
+# LQR: the double integrator of jwm.eval.lqr, as in tests/test_gradient_planner.py.
 LQR_STARTS = [(0.3, -0.2), (-0.5, 0.4), (0.4, 0.3), (-0.2, -0.5), (0.6, -0.6), (0.8, 0.0)]
 LQR_HORIZONS = [8, 20]
 SPACE = Box(-1.0, 1.0, (1,))
 
 
 def lqr_model():
-    def step(params, x, u, key):
-        return (jnp.asarray(A, jnp.float32) @ x + jnp.asarray(B, jnp.float32) @ u,
-                -(x @ Q @ x + u @ R @ u), jnp.ones(()))
-
-    return jwm.WorldModel(init=lambda k: (), encode=lambda p, o: o, step=step)
+    return linear_quadratic(**DOUBLE_INTEGRATOR)
 
 
 def riccati(horizon, x0):
     """Optimal controls ``[H]`` and optimal return from ``x0`` (no terminal cost)."""
-    P, gains = np.zeros((2, 2)), []
-    for _ in range(horizon):
-        K = np.linalg.solve(R + B.T @ P @ B, B.T @ P @ A)
-        P = Q + K.T @ R @ K + (A - B @ K).T @ P @ (A - B @ K)
-        gains.append(K)
-    x, us = np.asarray(x0, np.float64), []
-    for K in gains[::-1]:
-        us.append(float((-K @ x)[0]))
-        x = A @ x + B @ np.array([us[-1]])
-    return np.array(us), float(-np.asarray(x0) @ P @ np.asarray(x0))
+    actions, best = lqr_optimum(**DOUBLE_INTEGRATOR, horizon=horizon, x0=x0)
+    return actions[:, 0], best
 
 
 def lqr_planners(horizon, args):

@@ -8,40 +8,28 @@ import numpy as np
 import pytest
 
 import jwm
+from jwm.eval.lqr import DOUBLE_INTEGRATOR, lqr_optimum
+from jwm.eval.lqr import lqr_model as linear_quadratic
 from jwm.planners import cem
 from jwm.planners.colored_noise import colored_normal
 from jwm.planners.icem import ICEMState, icem, icem_schedule
 from jwm.spaces import Box, Discrete
 
-# A double integrator with quadratic cost; its finite-horizon optimum comes from a
-# backward Riccati recursion in NumPy.
-DT = 0.1
-A = np.array([[1.0, DT], [0.0, 1.0]])
-B = np.array([[0.0], [DT]])
-Q = np.diag([1.0, 0.1])
-R = np.array([[0.05]])
+# A double integrator with quadratic cost (jwm.eval.lqr): its finite-horizon optimum
+# is known exactly.
 X0 = jnp.asarray([0.3, -0.2], jnp.float32)
 SPACE = Box(-1.0, 1.0, (1,))
 HORIZON = 6
 
 
 def lqr_model():
-    def step(params, x, u, key):
-        return (jnp.asarray(A, jnp.float32) @ x + jnp.asarray(B, jnp.float32) @ u,
-                -(x @ Q @ x + u @ R @ u), jnp.ones(()))
-
-    return jwm.WorldModel(init=lambda k: (), encode=lambda p, o: o, step=step)
+    return linear_quadratic(**DOUBLE_INTEGRATOR)
 
 
 def riccati_optimum(horizon, x0):
-    """First optimal action and the optimal return from ``x0`` (no terminal cost)."""
-    P, gains = np.zeros((2, 2)), []
-    for _ in range(horizon):
-        K = np.linalg.solve(R + B.T @ P @ B, B.T @ P @ A)
-        P = Q + K.T @ R @ K + (A - B @ K).T @ P @ (A - B @ K)
-        gains.append(K)
-    x0 = np.asarray(x0, np.float64)
-    return -gains[-1] @ x0, -x0 @ P @ x0
+    """First optimal action and the optimal return from ``x0``."""
+    actions, best = lqr_optimum(**DOUBLE_INTEGRATOR, horizon=horizon, x0=x0)
+    return actions[0], best
 
 
 def test_colored_noise_has_the_intended_spectrum():
