@@ -9,11 +9,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jwm.checks import check_real
+from jwm.checks import check_int, check_real
 from jwm.keys import with_typed_key
 
-__all__ = ["Planner", "PlanInfo", "box_geometry", "keep_best", "make_planner", "shift_plan",
-           "space_kind"]
+__all__ = ["Planner", "PlanInfo", "box_geometry", "elite_count", "keep_best", "make_planner",
+           "shift_plan", "space_kind"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,3 +114,18 @@ def keep_best(best_seq, best_return, actions, returns):
     improved = returns[i] > best_return
     return (jnp.where(improved, actions[i], best_seq),
             jnp.where(improved, returns[i], best_return))
+
+
+def elite_count(planner: str, population: int, elite_frac, num_elites) -> tuple:
+    """``(elite_frac, num_elites)`` of a population-based planner: ``num_elites`` as
+    given, or ``ceil(elite_frac * population)`` (then ``elite_frac`` must be concrete:
+    it fixes a shape), checked to lie in ``1..population``."""
+    elite_frac = check_real(planner, "elite_frac", elite_frac, low=0.0, high=1.0,
+                            low_open=True, static=num_elites is None)
+    if num_elites is None:
+        num_elites = max(1, int(np.ceil(elite_frac * population - 1e-9)))
+    num_elites = check_int(planner, "num_elites", num_elites)
+    if num_elites > population:
+        raise ValueError(f"{planner}: num_elites must be <= population ({population}), "
+                         f"got {num_elites}")
+    return elite_frac, num_elites

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from jwm.checks import check_choice, check_int, check_real
-from jwm.planners.base import (PlanInfo, Planner, box_geometry, keep_best, make_planner,
-                               shift_plan)
+from jwm.planners.base import (PlanInfo, Planner, box_geometry, elite_count, keep_best,
+                               make_planner, shift_plan)
 from jwm.planners.cem import CEMState, _box_ops
 from jwm.planners.gradient import differentiable_box, make_ascent
 from jwm.planners.noise import NOISE_KINDS
@@ -57,14 +56,7 @@ def cem_gd(model, action_space, *, horizon: int, population: int, iterations: in
     iterations = check_int(name, "iterations", iterations)
     refine_steps = check_int(name, "refine_steps", refine_steps)
     refine_lr = check_real(name, "refine_lr", refine_lr, low=0.0, low_open=True)
-    elite_frac = check_real(name, "elite_frac", elite_frac, low=0.0, high=1.0, low_open=True,
-                            static=num_elites is None)
-    if num_elites is None:
-        num_elites = max(1, int(np.ceil(elite_frac * population - 1e-9)))
-    num_elites = check_int(name, "num_elites", num_elites)
-    if num_elites > population:
-        raise ValueError(f"{name}: num_elites must be <= population ({population}), "
-                         f"got {num_elites}")
+    elite_frac, num_elites = elite_count(name, population, elite_frac, num_elites)
     alpha = check_real(name, "alpha", alpha, low=0.0, high=1.0, high_open=True)
     min_std = check_real(name, "min_std", min_std, low=0.0)
     return_mode = check_choice(name, "return_mode", return_mode, ("mean", "best"))

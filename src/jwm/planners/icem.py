@@ -7,11 +7,10 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from jwm.checks import check_choice, check_int, check_real
-from jwm.planners.base import (PlanInfo, Planner, box_geometry, keep_best, make_planner,
-                               shift_plan, space_kind)
+from jwm.planners.base import (PlanInfo, Planner, box_geometry, elite_count, keep_best,
+                               make_planner, shift_plan, space_kind)
 from jwm.planners.colored_noise import colored_normal
 from jwm.planners.noise import NOISE_KINDS
 from jwm.planners.objective import make_evaluator
@@ -114,14 +113,7 @@ def icem(model, action_space, *, horizon: int, population: int, iterations: int 
     horizon = check_int(name, "horizon", horizon)
     population = check_int(name, "population", population)
     iterations = check_int(name, "iterations", iterations)
-    elite_frac = check_real(name, "elite_frac", elite_frac, low=0.0, high=1.0, low_open=True,
-                            static=num_elites is None)
-    if num_elites is None:
-        num_elites = max(1, int(np.ceil(elite_frac * population - 1e-9)))
-    num_elites = check_int(name, "num_elites", num_elites)
-    if num_elites > population:
-        raise ValueError(f"{name}: num_elites must be <= population ({population}), "
-                         f"got {num_elites}")
+    elite_frac, num_elites = elite_count(name, population, elite_frac, num_elites)
     alpha = check_real(name, "alpha", alpha, low=0.0, high=1.0, high_open=True)
     noise_beta = check_real(name, "noise_beta", noise_beta, low=0.0)
     keep_elites_fraction = check_real(name, "keep_elites_fraction", keep_elites_fraction,
