@@ -3,9 +3,9 @@ current frame alone, by supervised learning on its (frame, action) pairs. It is 
 baseline a video planner must beat with the same demonstrations: both see the same
 frames, but the planner also imagines where they lead.
 
-The network is a small CNN (two 3x3 convolutions, `PatchConv`, the second keeping
-every other pixel, and an MLP); Discrete actions are classified (cross-entropy), Box actions regressed (squared
-error on actions scaled to [-1, 1]).
+The network is the small CNN of inverse dynamics (`jwm.models.action_readout`) on
+the frame alone; Discrete actions are classified (cross-entropy), Box actions regressed
+(squared error on actions scaled to [-1, 1] when the box is bounded).
 """
 
 from __future__ import annotations
@@ -13,36 +13,17 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable
 
-import flax.linen as nn
-import jax
 import jax.numpy as jnp
-import numpy as np
-import optax
 
 from jwm.agents.policy import Policy, stateless_policy
 from jwm.checks import check_int
 from jwm.keys import with_typed_key
+from jwm.models.action_readout import FrameReader, action_coding
 from jwm.models.checks import check_shape
 from jwm.models.minibatch import fit_minibatches
 from jwm.models.video_diffusion import batch_of, image_bounds
-from jwm.models.video_unet import PatchConv
 
 __all__ = ["BehaviourCloning", "behaviour_cloning", "fit_behaviour_cloning"]
-
-
-class _FramePolicyNet(nn.Module):
-    """``frames [B, H, W, C] -> [B, out]`` on [-1, 1] images."""
-
-    out: int
-    channels: int
-    hidden: int
-
-    @nn.compact
-    def __call__(self, frames):
-        x = nn.silu(PatchConv(self.channels)(frames))
-        x = nn.silu(PatchConv(self.channels)(x))[:, ::2, ::2]
-        x = nn.silu(nn.LayerNorm()(nn.Dense(self.hidden)(x.reshape(x.shape[0], -1))))
-        return nn.Dense(self.out)(x)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,7 +56,7 @@ def behaviour_cloning(observation_space, action_space, *, channels: int = 32,
 
     Args:
       observation_space: a `Box` of images ``[H, W, C]`` with finite bounds.
-      action_space: `Discrete` (a classifier) or a bounded floating `Box` (a regressor).
+      action_space: `Discrete` (a classifier) or a floating `Box` (a regressor).
       channels: width of the two convolutions.
       hidden: width of the MLP's hidden layer.
     """
@@ -83,52 +64,30 @@ def behaviour_cloning(observation_space, action_space, *, channels: int = 32,
     channels = check_int(name, "channels", channels)
     hidden = check_int(name, "hidden", hidden)
     obs_shape, to_signed, _ = image_bounds(name, observation_space)
-    discrete = hasattr(action_space, "n")
-    if discrete:
-        action_shape, out, mid, half = (), int(action_space.n), 0.0, 1.0
-    elif hasattr(action_space, "low") and np.isfinite(action_space.low).all() \
-            and np.isfinite(action_space.high).all():
-        action_shape, out = tuple(action_space.shape), int(np.prod(action_space.shape))
-        low, high = np.asarray(action_space.low), np.asarray(action_space.high)
-        mid = ((high + low) / 2).astype(np.float32)
-        half = np.maximum((high - low) / 2, 1e-6).astype(np.float32)
-    else:
-        raise TypeError(f"{name}: action_space must be a Discrete or a bounded Box, "
-                        f"got {action_space!r}")
-    net = _FramePolicyNet(out=out, channels=channels, hidden=hidden)
+    coding = action_coding(name, action_space)
+    net = FrameReader(out=coding.size, channels=channels, hidden=hidden)
 
     def forward(params, frames):
-        raw = net.apply(params, to_signed(frames))
-        return raw if discrete else raw.reshape((-1,) + action_shape) * half + mid
+        return coding.decode(net.apply(params, to_signed(frames)))
 
     def init(key):
         return net.init(key, jnp.zeros((1,) + obs_shape, jnp.float32))
 
     def act(params, frame):
         check_shape(f"{name}.act", "frame", frame, obs_shape)
-        out_ = forward(params, frame[None])[0]
-        if discrete:
-            return jnp.argmax(out_).astype(jnp.int32)
-        return jnp.clip(out_, action_space.low, action_space.high)
+        return coding.greedy(forward(params, frame[None])[0])
 
     def loss(params, frames, actions, key):
         del key
         where = f"{name}.loss"
         b = batch_of(where, frames, obs_shape)
-        check_shape(where, "actions", actions, action_shape, lead=(b,))
-        pred = forward(params, frames)
-        if discrete:
-            value = optax.softmax_cross_entropy_with_integer_labels(
-                pred, jnp.asarray(actions, jnp.int32)).mean()
-            return value, {"loss": value, "accuracy": (jnp.argmax(pred, -1) == actions).mean()}
-        err = pred - jnp.asarray(actions, jnp.float32)
-        value = jnp.mean((err / half) ** 2)
-        return value, {"loss": value, "mse": jax.lax.stop_gradient(jnp.mean(err ** 2))}
+        check_shape(where, "actions", actions, coding.shape, lead=(b,))
+        return coding.loss(forward(params, frames), actions)
 
     policy = stateless_policy(lambda params, obs, key: act(params, obs))
     return BehaviourCloning(init=with_typed_key(init, 0, where=f"{name}.init"), act=act,
                             loss=loss, policy=policy, observation_shape=obs_shape,
-                            action_shape=action_shape, net=net)
+                            action_shape=coding.shape, net=net)
 
 
 def fit_behaviour_cloning(model: BehaviourCloning, params, frames, actions, key, *,

@@ -11,12 +11,12 @@ frame, like the current frame, is an input image stacked onto the noisy clip.
 from __future__ import annotations
 
 import math
-from typing import Callable
-
 import flax.linen as nn
 import jax.numpy as jnp
 
-__all__ = ["PatchConv", "VideoDenoiser"]
+from jwm.models.conv import PatchConv
+
+__all__ = ["VideoDenoiser"]
 
 _FREQUENCIES = 16
 
@@ -35,31 +35,6 @@ def _coordinates(batch, height, width):
     xs = jnp.linspace(-1.0, 1.0, width)
     grid = jnp.stack(jnp.meshgrid(ys, xs, indexing="ij"), -1)
     return jnp.broadcast_to(grid, (batch, height, width, 2))
-
-
-class PatchConv(nn.Module):
-    """A 3x3 convolution with zero padding ("SAME", stride 1, ``dilation``) on
-    ``[..., H, W, C]``, written as one Dense over the nine shifted copies of the input.
-
-    Why not ``nn.Conv``: on XLA's CPU backend (jax 0.10.2) the weight gradient of a
-    convolution inside a ``lax.scan`` (every jitted fit here is one) ran tens of times
-    slower than this matmul, at the default and at the test suite's optimisation
-    level alike; outside a loop the two were close. On 10x10 frames the ninefold copy
-    is cheap.
-    """
-
-    features: int
-    dilation: int = 1
-    kernel_init: Callable = nn.initializers.lecun_normal()
-
-    @nn.compact
-    def __call__(self, x):
-        d = self.dilation
-        h, w = x.shape[-3], x.shape[-2]
-        padded = jnp.pad(x, [(0, 0)] * (x.ndim - 3) + [(d, d), (d, d), (0, 0)])
-        shifted = [padded[..., i * d:i * d + h, j * d:j * d + w, :]
-                   for i in range(3) for j in range(3)]
-        return nn.Dense(self.features, kernel_init=self.kernel_init)(jnp.concatenate(shifted, -1))
 
 
 class _ResBlock(nn.Module):
