@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench venv clean
+.PHONY: demo test bench docs venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,9 +20,15 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q tests
 
+# The results page regenerated from the result JSON, then the site (design, results and
+# the API reference from the docstrings) built offline into site/; any warning fails it.
+docs: $(STAMP)
+	$(BIN)/python experiments/summarise.py
+	$(BIN)/mkdocs build --strict
+
 # Every benchmark; quick (about ten minutes on 2 cores) unless FULL=1.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py $(if $(FULL),--full,)
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) site

@@ -39,8 +39,7 @@ def cem_gd(model, action_space, *, horizon: int, population: int, iterations: in
       model: a `WorldModel` differentiable in the action (checked at trace time: a
         TypeError names the model otherwise).
       action_space: a `Box` with finite bounds (Discrete: TypeError).
-      horizon, population, elite_frac, iterations, num_elites, alpha, init_std,
-        min_std, return_mode, warm_start, noise: as in `cem` (clip sampling).
+      horizon, population, elite_frac, iterations, num_elites, alpha, init_std, min_std, return_mode, warm_start, noise: as in `cem` (clip sampling).
       refine_steps: >= 1, Adam steps per elite per iteration.
       refine_lr: > 0, their step size in half-ranges of the box (may be traced).
       discount, value_fn, particles: the objective, see `population_returns`.
