@@ -67,7 +67,7 @@ def parse(argv=None):
     model.add_argument("--channels", type=int, default=16)
     model.add_argument("--hidden", type=int, default=32, help="dynamics channels")
     model.add_argument("--layers", type=int, default=1, help="dynamics hidden layers")
-    model.add_argument("--head-hidden", type=int, default=64)
+    model.add_argument("--head-hidden", type=int, default=32)
     model.add_argument("--continue-threshold", type=threshold, default=0.5,
                        help="discount = continue probability > this; 'none': the probability")
     model.add_argument("--clip-length", type=int, default=10)
@@ -400,7 +400,7 @@ def main(argv=None):
     name = args.env.split(":")[-1]
     record = {
         "env": args.env,
-        "algorithm": "frame model (CNN encoder/decoder, residual MLP latent dynamics), "
+        "algorithm": "frame model (CNN encoder/decoder, grid latent, residual convolutional dynamics, per-cell reward and end heads), "
                      "teacher-forced + free-running multi-step loss",
         "config": vars(args),
         "planner_config": {"planner": args.planner, "survival_value": args.survival_value,

@@ -7,7 +7,7 @@ The latent is a grid: ``G`` features for each cell of the half-resolution grid
 
     z_0      = encode(o_0)                          CNN encoder, [H, W, C] -> [h, w, G]
     z_{t+1}  = LayerNorm(z_t + f(z_t, a_t))         residual CNN dynamics on the grid
-    r_t, c_t = heads(z_t, a_t, z_{t+1})             reward, continue logit (MLPs)
+    r_t, c_t = heads(z_t, a_t, z_{t+1})             per-cell reward and end, pooled
     p(o_t)   = Bernoulli(sigmoid(decode(z_t)))      CNN decoder, per-pixel logits
 
 Why a grid rather than a dense vector: MinAtar's dynamics are local (a ball moves one
@@ -20,9 +20,12 @@ against 0.57), and its reconstructions got the bricks of 11% of held-out frames 
 
 The dynamics broadcast the action to every cell; each cell then sees its neighbours
 (a 3x3 convolution per layer), which covers everything that happens in one step.
-The heads read both ends of the transition because a reward (a brick broken) is a
-change between frames. Planners never decode: they step latents and read rewards and
-discounts. Training (`jwm.models.frame_train`) decodes teacher-forced and
+The heads are convolutional too: each cell scores a reward and an ending from the
+latent before and after the step (a reward, a brick broken, is a change between
+frames) and the action; rewards add up over cells and the episode goes on when no
+cell ends it. The rule that loses the ball (it reaches the bottom where the paddle is
+not) is then one rule at every position, not one per position. Planners never
+decode: they step latents and read rewards and discounts. Training (`jwm.models.frame_train`) decodes teacher-forced and
 free-running predictions and compares them with real frames.
 """
 
@@ -41,36 +44,11 @@ from jwm.checks import check_int, check_real
 from jwm.keys import with_typed_key
 from jwm.models.base import WorldModel
 from jwm.models.checks import check_shape
+from jwm.models.conv import PatchConv
 from jwm.models.ensemble import _action_encoder
-from jwm.models.layers import NormMLP, layer_norm
+from jwm.models.layers import layer_norm
 
 __all__ = ["FrameModel", "frame_model"]
-
-
-class _Conv(nn.Module):
-    """A ``size x size`` convolution with SAME padding, as shifted views and one Dense.
-
-    Not ``nn.Conv``: the model trains inside ``lax.scan`` (`fit_frame_model`), and
-    XLA's CPU backend runs a convolution's gradient inside a loop body about 60 times
-    slower than outside one (jax 0.10), while slices and matrix products keep their
-    speed. The map and its parameter count are those of a convolution.
-    """
-
-    features: int
-    size: int = 3
-    stride: int = 1
-
-    @nn.compact
-    def __call__(self, x):
-        h, w = x.shape[-3:-1]
-        k, s = self.size, self.stride
-        out_h, out_w = -(-h // s), -(-w // s)
-        pads = [max((n - 1) * s + k - m, 0) for n, m in ((out_h, h), (out_w, w))]
-        x = jnp.pad(x, ((0, 0), (pads[0] // 2, pads[0] - pads[0] // 2),
-                        (pads[1] // 2, pads[1] - pads[1] // 2), (0, 0)))
-        views = [x[:, i:i + s * (out_h - 1) + 1:s, j:j + s * (out_w - 1) + 1:s]
-                 for i in range(k) for j in range(k)]
-        return nn.Dense(self.features)(jnp.concatenate(views, -1))
 
 
 class _Encoder(nn.Module):
@@ -82,9 +60,9 @@ class _Encoder(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        x = nn.silu(_Conv(self.channels)(x))
-        x = nn.silu(_Conv(self.channels, stride=2)(x))
-        return layer_norm()(_Conv(self.latent)(x))
+        x = nn.silu(PatchConv(self.channels)(x))
+        x = nn.silu(PatchConv(self.channels, stride=2)(x))
+        return layer_norm()(PatchConv(self.latent)(x))
 
 
 class _Decoder(nn.Module):
@@ -99,10 +77,10 @@ class _Decoder(nn.Module):
     def __call__(self, x):
         h, w, c = self.shape
         n, gh, gw, _ = x.shape
-        x = _Conv(4 * self.channels)(x)
+        x = PatchConv(4 * self.channels)(x)
         x = x.reshape((n, gh, gw, 2, 2, self.channels)).transpose(0, 1, 3, 2, 4, 5)
         x = nn.silu(x.reshape((n, 2 * gh, 2 * gw, self.channels)))
-        x = _Conv(c)(x)[:, :h, :w]
+        x = PatchConv(c)(x)[:, :h, :w]
         return x + self.param("pixel_bias", nn.initializers.zeros, (h, w, c))
 
 
@@ -120,11 +98,11 @@ class _FrameNet(nn.Module):
     def setup(self):
         self.encoder = _Encoder(self.channels, self.grid[-1])
         self.decoder = _Decoder(self.channels, self.obs_shape)
-        self.dynamics = [_Conv(self.hidden) for _ in range(self.layers)]
-        self.dynamics_out = _Conv(self.grid[-1])
+        self.dynamics = [PatchConv(self.hidden) for _ in range(self.layers)]
+        self.dynamics_out = PatchConv(self.grid[-1])
         self.dynamics_norm = layer_norm()
-        self.reward_head = NormMLP(self.head_hidden, 1, 1, zero_out=True)
-        self.continue_head = NormMLP(self.head_hidden, 1, 1)
+        self.head_hidden_layer = PatchConv(self.head_hidden)
+        self.head_out = PatchConv(2, size=1)
 
     def embed(self, frames):
         lead = frames.shape[:-3]
@@ -135,12 +113,26 @@ class _FrameNet(nn.Module):
         lead = z.shape[:-1]
         grid = z.reshape((-1,) + self.grid)
         a = action.reshape((-1, 1, 1, action.shape[-1]))
-        x = jnp.concatenate([grid, jnp.broadcast_to(a, grid.shape[:3] + a.shape[-1:])], -1)
+        action_maps = jnp.broadcast_to(a, grid.shape[:3] + a.shape[-1:])
+        x = jnp.concatenate([grid, action_maps], -1)
         for layer in self.dynamics:
             x = nn.silu(layer(x))
-        z_next = self.dynamics_norm(grid + self.dynamics_out(x)).reshape(lead + (-1,))
-        both = jnp.concatenate([z, action, z_next], -1)
-        return z_next, self.reward_head(both)[..., 0], self.continue_head(both)[..., 0]
+        grid_next = self.dynamics_norm(grid + self.dynamics_out(x))
+        reward, cont_logit = self.heads(grid, grid_next, action_maps)
+        return (grid_next.reshape(lead + (-1,)), reward.reshape(lead),
+                cont_logit.reshape(lead))
+
+    def heads(self, grid, grid_next, action_maps):
+        """Per-cell reward and termination, pooled: the reward is the sum over cells
+        (a brick breaks in one place), and the step continues when no cell ends it (a
+        noisy-OR): ``log p(continue) = sum_cells log sigmoid(-t_cell)``."""
+        x = jnp.concatenate([grid, grid_next, action_maps], -1)
+        cells = self.head_out(nn.silu(self.head_hidden_layer(x)))
+        reward = cells[..., 0].sum((-2, -1))
+        # Each cell starts near-certain not to end the episode: sigmoid(-6) ~ 0.25%.
+        log_cont = jax.nn.log_sigmoid(-(cells[..., 1] - 6.0)).sum((-2, -1))
+        log_end = jnp.log(-jnp.expm1(jnp.minimum(log_cont, -1e-6)))
+        return reward, log_cont - log_end
 
     def decode(self, z):
         lead = z.shape[:-1]
@@ -196,7 +188,7 @@ class FrameModel(WorldModel):
 
 
 def frame_model(observation_space, action_space, *, latent_channels: int = 16,
-                channels: int = 16, hidden: int = 32, layers: int = 1, head_hidden: int = 64,
+                channels: int = 16, hidden: int = 32, layers: int = 1, head_hidden: int = 32,
                 continue_threshold: float | None = 0.5) -> FrameModel:
     """Builds a `FrameModel` for image observations.
 
@@ -211,7 +203,8 @@ def frame_model(observation_space, action_space, *, latent_channels: int = 16,
       hidden: convolution channels of the dynamics' hidden layers.
       layers: hidden layers of the dynamics (3x3 convolutions; with the output layer
         each cell sees ``layers + 1`` cells around it).
-      head_hidden: width of the reward and continue heads (one hidden layer each).
+      head_hidden: channels of the heads' hidden 3x3 convolution, which reads the
+        latent before and after the step and the action in every cell.
       continue_threshold: ``step``'s discount is ``continue_prob > continue_threshold``
         (0 or 1: a predicted termination stops every planner from counting later
         rewards); None gives the probability itself. May be traced.

@@ -15,7 +15,9 @@ the decoder meaningful on encoded frames too (to draw them); a latent-consistenc
 ``|z_free - stop_gradient(encode(o))|^2`` is optional (weight 0 by default). Each clip
 decodes ``2K + 1`` frames: the decoder is most of the cost.
 
-`fit_frame_model` runs ``steps`` Adam updates on random minibatches of clips as one
+Clips (`FrameClips`) come from `frame_clips` (windows you already have, such as
+``jwm.agents.demonstrations.clips``) or `episode_clips` (every window that starts inside
+an episode, its end included). `fit_frame_model` runs ``steps`` Adam updates on random minibatches of clips as one
 jitted `lax.scan`, compiled once per (model, steps, batch size, clip shapes).
 """
 
