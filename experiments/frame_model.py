@@ -400,7 +400,8 @@ def main(argv=None):
     name = args.env.split(":")[-1]
     record = {
         "env": args.env,
-        "algorithm": "frame model (CNN encoder/decoder, grid latent, residual convolutional dynamics, per-cell reward and end heads), "
+        "algorithm": "frame model (CNN encoder/decoder, grid latent, residual convolutional "
+                     "dynamics, per-cell reward and end heads), "
                      "teacher-forced + free-running multi-step loss",
         "config": vars(args),
         "planner_config": {"planner": args.planner, "survival_value": args.survival_value,

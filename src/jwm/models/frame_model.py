@@ -25,8 +25,9 @@ latent before and after the step (a reward, a brick broken, is a change between
 frames) and the action; rewards add up over cells and the episode goes on when no
 cell ends it. The rule that loses the ball (it reaches the bottom where the paddle is
 not) is then one rule at every position, not one per position. Planners never
-decode: they step latents and read rewards and discounts. Training (`jwm.models.frame_train`) decodes teacher-forced and
-free-running predictions and compares them with real frames.
+decode: they step latents and read rewards and discounts. Training
+(`jwm.models.frame_train`) decodes teacher-forced and free-running predictions and
+compares them with real frames.
 """
 
 from __future__ import annotations
