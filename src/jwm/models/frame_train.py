@@ -18,7 +18,8 @@ decodes ``2K + 1`` frames: the decoder is most of the cost.
 Clips (`FrameClips`) come from `frame_clips` (windows you already have, such as
 ``jwm.agents.demonstrations.clips``) or `episode_clips` (every window that starts inside
 an episode, its end included). `fit_frame_model` runs ``steps`` Adam updates on random
-minibatches of clips as one jitted `lax.scan`, compiled once per (model, steps, batch size, clip shapes).
+minibatches of clips as one jitted `lax.scan`, compiled once per (model, steps, batch
+size, clip shapes).
 """
 
 from __future__ import annotations
