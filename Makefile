@@ -14,8 +14,13 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# PETS on Pendulum-v1 at a small budget: 2 seeds, 3 episodes of 200 steps (the first
+# random), CEM with 100 candidates. Re-running it resumes from the checkpoint.
 demo: $(STAMP)
-	$(BIN)/jwm pets --env gymnax:Pendulum-v1 --seeds 2 --checkpoint-dir results/pets_Pendulum-v1.ckpt
+	$(BIN)/jwm pets --env gymnax:Pendulum-v1 --seeds 2 --episodes 3 --population 100 \
+		--epochs 50 --checkpoint-dir results/demo.ckpt --out results/demo_pets_Pendulum-v1.json
+	@echo "Full size (5 seeds, 10 episodes, population 200; 25 minutes on 2 cores):"
+	@echo "  .venv/bin/python experiments/pets.py"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q tests
