@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from jwm.envs.base import Env, Transition
-from jwm.envs.gymnax_adapter import from_gymnax
+from typing import TYPE_CHECKING
+
+from jwm import _export_lazily
+
+if TYPE_CHECKING:
+    from jwm.envs.base import Env
 
 __all__ = ["Env", "Transition", "from_brax", "from_gymnax", "from_pgx", "make"]
+
+_export_lazily(__name__, {"base": ["Env", "Transition"],
+                          "gymnax_adapter": ["from_gymnax"]})
 
 
 def from_brax(env, **kwargs) -> Env:
@@ -50,6 +57,8 @@ def make(name: str, **kwargs) -> Env:
     suite, env_id = name.split(":", 1)
     if suite == "gymnax":
         import gymnax
+
+        from jwm.envs.gymnax_adapter import from_gymnax
 
         if env_id not in gymnax.registered_envs:
             raise ValueError(

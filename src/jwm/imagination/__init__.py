@@ -4,13 +4,16 @@ actor-critic (`actor_critic`) and value gradients through the model
 (`value_gradient`, SVG). What the two share (state, policy head, return scale, target
 critic, knob checks) is in `jwm.imagination.core`."""
 
-from jwm.imagination.actor_critic import (GRADIENTS, ActorCritic, ActorCriticMetrics,
-                                          actor_critic)
-from jwm.imagination.core import ActorCriticState
-from jwm.imagination.returns import lambda_returns
-from jwm.imagination.rollout import Imagined, imagine
-from jwm.imagination.value_gradient import ValueGradient, ValueGradientInfo, value_gradient
+from jwm import _export_lazily
 
 __all__ = ["ActorCritic", "ActorCriticMetrics", "ActorCriticState", "GRADIENTS", "Imagined",
            "ValueGradient", "ValueGradientInfo", "actor_critic", "imagine", "lambda_returns",
            "value_gradient"]
+
+_export_lazily(__name__, {
+    "actor_critic": ["GRADIENTS", "ActorCritic", "ActorCriticMetrics", "actor_critic"],
+    "core": ["ActorCriticState"],
+    "returns": ["lambda_returns"],
+    "rollout": ["Imagined", "imagine"],
+    "value_gradient": ["ValueGradient", "ValueGradientInfo", "value_gradient"],
+})

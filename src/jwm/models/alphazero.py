@@ -20,6 +20,7 @@ from jwm.models.checks import check_shape
 from jwm.models.layers import NormMLP
 from jwm.models.muzero import (MuZeroModel, as_network_input, check_sizes,
                                observation_torso, resolve_representation)
+from jwm.models.net_init import net_init
 from jwm.models.true_model import true_model
 from jwm.models.twohot import value_transform_inverse
 
@@ -95,8 +96,7 @@ def alphazero_model(env, *, features: int = 64, hidden_sizes: tuple = (128,),
     def scalar(logits):
         return value_transform_inverse(jnp.sum(jax.nn.softmax(logits, axis=-1) * bins, -1))
 
-    def init(key):
-        return net.init(key, jnp.zeros(obs_shape, jnp.float32))
+    init = net_init(net, (obs_shape, jnp.float32))
 
     def represent(params, obs):
         lead = jnp.shape(obs)[:max(jnp.ndim(obs) - len(obs_shape), 0)]

@@ -21,6 +21,7 @@ from jwm.keys import with_typed_key
 from jwm.models.action_readout import FrameReader, action_coding
 from jwm.models.checks import check_shape
 from jwm.models.minibatch import fit_minibatches
+from jwm.models.net_init import net_init
 from jwm.models.video_diffusion import batch_of, image_bounds
 
 __all__ = ["BehaviourCloning", "behaviour_cloning", "fit_behaviour_cloning"]
@@ -70,8 +71,7 @@ def behaviour_cloning(observation_space, action_space, *, channels: int = 32,
     def forward(params, frames):
         return coding.decode(net.apply(params, to_signed(frames)))
 
-    def init(key):
-        return net.init(key, jnp.zeros((1,) + obs_shape, jnp.float32))
+    init = net_init(net, ((1,) + obs_shape, jnp.float32))
 
     def act(params, frame):
         check_shape(f"{name}.act", "frame", frame, obs_shape)

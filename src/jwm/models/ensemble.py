@@ -40,6 +40,7 @@ import numpy as np
 from jwm.keys import with_typed_key
 from jwm.models.base import WorldModel
 from jwm.models.checks import check_shape
+from jwm.models.net_init import net_init
 from jwm.models.normalizer import Normalizer, identity_normalizer
 from jwm.planners.noise import standard_normal
 
@@ -268,9 +269,10 @@ def _ensemble(name, observation_space, action_space, *, ensemble_size, hidden_si
     def forward_std(net, x):
         return sampler.apply(net, x)
 
+    init_network = net_init(network, ((ensemble_size, 1, in_dim), jnp.float32))
+
     def init(key):
-        net = network.init(key, jnp.zeros((ensemble_size, 1, in_dim), jnp.float32))
-        return EnsembleParams(net=net, input_norm=identity_normalizer(in_dim),
+        return EnsembleParams(net=init_network(key), input_norm=identity_normalizer(in_dim),
                               target_norm=identity_normalizer(out_dim))
 
     action_shape = tuple(action_space.shape)

@@ -48,6 +48,7 @@ from jwm.models.checks import check_shape
 from jwm.models.conv import PatchConv
 from jwm.models.ensemble import _action_encoder
 from jwm.models.layers import layer_norm
+from jwm.models.net_init import net_init
 
 __all__ = ["FrameModel", "frame_model"]
 
@@ -234,9 +235,7 @@ def frame_model(observation_space, action_space, *, latent_channels: int = 16,
     net = _FrameNet(obs_shape=obs_shape, grid=grid, channels=channels, hidden=hidden,
                     layers=layers, head_hidden=head_hidden)
 
-    def init(key):
-        return net.init(key, jnp.zeros(obs_shape, jnp.float32),
-                        jnp.zeros((action_dim,), jnp.float32))
+    init = net_init(net, (obs_shape, jnp.float32), ((action_dim,), jnp.float32))
 
     def embed(params, frames):
         return net.apply(params, jnp.asarray(frames, jnp.float32), method="embed")

@@ -19,6 +19,7 @@ from jwm.keys import with_typed_key
 from jwm.models.action_readout import FrameReader, action_coding
 from jwm.models.checks import check_shape
 from jwm.models.minibatch import fit_minibatches
+from jwm.models.net_init import net_init
 from jwm.models.video_diffusion import batch_of, image_bounds
 
 __all__ = ["InverseDynamics", "inverse_dynamics", "fit_inverse_dynamics"]
@@ -82,8 +83,7 @@ def inverse_dynamics(observation_space, action_space, *, channels: int = 32,
         stacked = jnp.concatenate([frames, next_frames, next_frames - frames], -1)
         return coding.decode(net.apply(params, stacked))
 
-    def init(key):
-        return net.init(key, jnp.zeros((1,) + obs_shape[:-1] + (3 * obs_shape[-1],)))
+    init = net_init(net, ((1,) + obs_shape[:-1] + (3 * obs_shape[-1],), jnp.float32))
 
     def predict(params, frame, next_frame):
         for arg, value in (("frame", frame), ("next_frame", next_frame)):

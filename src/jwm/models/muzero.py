@@ -31,6 +31,7 @@ from jwm.models.base import WorldModel
 from jwm.models.checks import check_shape
 from jwm.models.ensemble import _positive_int
 from jwm.models.layers import NormMLP, layer_norm
+from jwm.models.net_init import net_init
 from jwm.models.twohot import value_transform_inverse
 
 __all__ = ["MuZeroModel", "muzero_model"]
@@ -240,8 +241,7 @@ def muzero_model(observation_space, action_space, *, latent_size: int = 64,
         expected = jnp.sum(jax.nn.softmax(logits, axis=-1) * bins, axis=-1)
         return value_transform_inverse(expected)
 
-    def init(key):
-        return net.init(key, jnp.zeros(obs_shape, jnp.float32), jnp.zeros((), jnp.int32))
+    init = net_init(net, (obs_shape, jnp.float32), ((), jnp.int32))
 
     def represent(params, obs):
         lead = np.shape(obs)[:max(np.ndim(obs) - len(obs_shape), 0)]

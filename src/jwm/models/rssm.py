@@ -37,6 +37,7 @@ from jwm.models.base import WorldModel
 from jwm.models.checks import check_shape
 from jwm.models.ensemble import _action_encoder, _positive_int
 from jwm.models.layers import NormMLP, dense_norm_silu, layer_norm
+from jwm.models.net_init import net_init
 from jwm.models.twohot import symlog, twohot_bins, twohot_mean
 
 __all__ = ["RSSMState", "RSSMModel", "rssm_model", "STOCHASTIC_KINDS"]
@@ -357,9 +358,7 @@ def rssm_model(observation_space, action_space, *, deter: int = 512, hidden: int
         return jnp.concatenate([state.deter, state.stoch.reshape(
             state.stoch.shape[:state.deter.ndim - 1] + (-1,))], -1)
 
-    def init(key):
-        obs = jnp.zeros(obs_shape, jnp.float32)
-        return net.init(key, obs, jnp.zeros((action_dim,), jnp.float32))
+    init = net_init(net, (obs_shape, jnp.float32), ((action_dim,), jnp.float32))
 
     def check_inputs(where, state, action, obs=None):
         lead = jnp.shape(state.deter)[:-1]

@@ -8,10 +8,6 @@ import copy
 import dataclasses
 from typing import Any, Callable
 
-import numpy as np
-
-from jwm.training.pytrees import flat_metrics, to_json
-
 __all__ = ["Recipe", "deep_update", "dotted", "merge_config", "results_record", "run_recipe"]
 
 
@@ -82,6 +78,8 @@ class Recipe:
 
     def agent(self, config: dict):
         """The `Agent` for a `config`, the config recorded in ``agent.config["recipe"]``."""
+        from jwm.training.pytrees import to_json
+
         return self.build(config["env"], config).with_config(recipe=to_json(config))
 
 
@@ -91,8 +89,10 @@ def results_record(recipe: Recipe, agent, training, *, seeds: int, seed: int) ->
     result of ``agent`` (built by ``recipe``), with every metric per seed and iteration
     under ``metrics`` and the agent's resolved settings under ``agent_config``."""
     import jax
+    import numpy as np
 
     from jwm.runs import device_name
+    from jwm.training.pytrees import flat_metrics, to_json
 
     config = agent.config["recipe"]
     flat = flat_metrics(training.metrics)
