@@ -81,6 +81,9 @@ def test_resume_and_continue_are_bit_identical(reference, tmp_path):
                    progress=False)
     assert longer.resumed_from == ITERATIONS and longer.iterations == ITERATIONS + 1
     assert_trees_equal(longer.metrics.eval_return[:ITERATIONS], reference[1].eval_return)
+    # The three calls on one agent compiled its step once.
+    _, step = AGENT.__dict__["_train_programs"][1]
+    assert step._cache_size() == 1
 
 
 def test_ctrl_c_checkpoints_and_the_run_resumes(reference, tmp_path):

@@ -15,6 +15,7 @@ from typing import Any, Callable, NamedTuple
 import jax
 import numpy as np
 
+from jwm.agents.contract import strong_types
 from jwm.checks import check_positive_int
 from jwm.keys import as_typed_key
 from jwm.training.checkpoints import RunDirectory
@@ -177,6 +178,10 @@ def train(agent, key, *, iterations: int | None = None, seeds: int = 1,
             bar.update(min(resumed_from, iterations))
         else:
             state = init(init_keys)
+            if sharding is None:
+                # Committed to the device, as a restored state is: the step then runs
+                # one compiled program for a fresh run and for a resumed one.
+                state = jax.device_put(state, jax.devices()[0])
         done = len(history)
         if run_dir is not None:
             _rewrite_log(run_dir.metrics_path, history)
@@ -228,6 +233,11 @@ def _compiled(agent, key, seeds: int, sharding):
     """``(init, init_arg, step, abstract_state, abstract_metrics)``: the jitted
     functions, what ``init`` takes, and the shapes of the state and of one
     iteration's metrics."""
+    # A restored state is strongly typed; an initial one that held weakly typed
+    # scalars (flashbax's buffer index) would make the step compile a second time.
+    def start(key):
+        return strong_types(agent.init(key))
+
     if sharding is None:
         vectorise = (lambda f: jax.vmap(f)) if seeds > 1 else (lambda f: f)
         init_arg = jax.random.split(key, seeds) if seeds > 1 else key
@@ -235,8 +245,11 @@ def _compiled(agent, key, seeds: int, sharding):
         # as inside agent.run's scan, instead of copying them every iteration.
         # Checkpoints are safe: orbax copies the arrays to host memory before `save`
         # returns.
-        init = jax.jit(vectorise(agent.init))
-        step = jax.jit(vectorise(agent.step), donate_argnums=0)
+        programs = _programs_of(agent)
+        if seeds not in programs:
+            programs[seeds] = (jax.jit(vectorise(start)),
+                               jax.jit(vectorise(agent.step), donate_argnums=0))
+        init, step = programs[seeds]
     else:
         if seeds > 1:
             raise ValueError("train: seeds > 1 with a sharding; put the seeds on the run "
@@ -247,7 +260,7 @@ def _compiled(agent, key, seeds: int, sharding):
         # on one device, which other processes cannot address).
         init_arg = np.asarray(jax.random.key_data(key))
         impl = jax.random.key_impl(key)
-        init = jax.jit(lambda data: agent.init(jax.random.wrap_key_data(data, impl=impl)),
+        init = jax.jit(lambda data: start(jax.random.wrap_key_data(data, impl=impl)),
                        in_shardings=NamedSharding(sharding.mesh, PartitionSpec()),
                        out_shardings=sharding)
         step = jax.jit(agent.step, in_shardings=(sharding,),
@@ -255,6 +268,16 @@ def _compiled(agent, key, seeds: int, sharding):
     abstract_state = jax.eval_shape(init, init_arg)
     abstract_metrics = jax.eval_shape(step, abstract_state)[1]
     return init, init_arg, step, abstract_state, abstract_metrics
+
+
+def _programs_of(agent) -> dict:
+    """The jitted ``(init, step)`` per seed count, kept on the agent itself: calling
+    `train` again with the same agent (resuming, extending, comparing in a notebook)
+    reuses the compiled programs instead of compiling them again, and they are freed
+    with the agent. The record is frozen, so the cache goes into its ``__dict__``
+    directly; it is not a field, so equality, `dataclasses.replace` and checkpoints
+    ignore it."""
+    return agent.__dict__.setdefault("_train_programs", {})
 
 
 def _to_host(tree):
