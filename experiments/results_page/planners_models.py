@@ -192,3 +192,28 @@ def render_mcts_true_model(ctx: Ctx) -> str:
     return "\n".join(out)
 
 
+
+
+def render_planning_approaches(ctx: Ctx) -> str:
+    """The comparison table `experiments/planning_approaches.py` builds from its own
+    measurements (its ``table`` field), and which cells were measured or read."""
+    r = ctx.get("planning_approaches.json")
+    if not r:
+        return ""
+    rows = [[row["approach"], row["when"], row["strengths"], row["weaknesses"], row["ret"],
+             row["steps"], row["ms"]] for row in r["table"]]
+    read = sorted(set(r.get("read_from", {}).values()))
+    return "\n".join([
+        "Every approach on shared tasks, with the same start states per seed "
+        f"({r['config'].get('seeds', '–')} seeds): return, env steps to learn, time per "
+        "step (one jitted plan or act call, median after warm-up), and how the return "
+        "changes with the horizon. Numbers in the strengths and weaknesses are measured; "
+        "a claim that the numbers contradict says so.", "",
+        table(["approach", "when to use it", "strengths (measured)", "weaknesses (measured)",
+               "return", "env steps to learn", "ms / env step"], rows, ["---"] * 7), "",
+        "Measured in this run: " + "; ".join(r.get("measured", [])) + ". Read from the "
+        "committed full-size runs (cells that quote a file in brackets): "
+        + ", ".join(code(p) for p in read) + ".", "",
+        "Returns by horizon, per task and model, with standard errors: "
+        "[`planning_approaches.md`](../experiments/results/planning_approaches.md).",
+    ])

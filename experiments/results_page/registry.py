@@ -11,8 +11,8 @@ from .benchmarks import (render_bench_agents, render_bench_driver, render_bench_
                          render_bench_imagination, render_bench_mcts, render_bench_muzero,
                          render_bench_pets, render_bench_planners, render_bench_sweep)
 from .formatting import code, num, table
-from .planners_models import (render_mcts_true_model, render_model_error, render_planners,
-                              render_true_model_mpc)
+from .planners_models import (render_mcts_true_model, render_model_error,
+                              render_planning_approaches, render_planners, render_true_model_mpc)
 from .records import BENCH, EXP, Ctx
 from .search_agents import render_alphazero, render_muzero
 from .video import render_frame_model, render_video
@@ -83,6 +83,9 @@ SECTIONS: dict = {
     (f"{EXP}/icem_vs_cem.json", f"{EXP}/gradient_planner.json"): Section(
         "Planners beyond CEM", "python experiments/icem_vs_cem.py; "
         "python experiments/gradient_planner.py", render_planners),
+    (f"{EXP}/planning_approaches.json",): Section(
+        "Planning approaches compared", "python experiments/planning_approaches.py",
+        render_planning_approaches, (f"{EXP}/planning_approaches.png",)),
     (f"{EXP}/video_planning_*.json", f"{EXP}/video_sampling_*.json"): Section(
         "Video planning", "python experiments/video_planning.py; "
         "python experiments/video_sampling.py", render_video),
