@@ -23,7 +23,7 @@ demo: $(STAMP)
 	@echo "  .venv/bin/python experiments/pets.py"
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q tests
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q --durations=20 tests
 
 # The results page regenerated from the result JSON, then the site (design, results and
 # the API reference from the docstrings) built offline into site/; any warning fails it.
