@@ -10,21 +10,34 @@ import functools
 import jax
 import jax.numpy as jnp
 
+try:  # private: see _tracing
+    from jax._src import core as _jax_core
+except ImportError:
+    _jax_core = None
+
 from jwm.checks import is_traced
 
 __all__ = ["net_init"]
-
-# An init program runs once per model: the backend's heaviest optimisation passes would
-# cost more than they save. At level 1 the parameters still come out bitwise as an
-# eager init gives them (level 0 changes the last bit of some).
-_FAST_COMPILE = {"xla_backend_optimization_level": 1}
 
 
 def _zeros_init(net, key, example):
     return net.init(key, *(jnp.zeros(shape, dtype) for shape, dtype in example))
 
 
+# An init program runs once per model: the backend's heaviest optimisation passes would
+# cost more than they save. At level 1 the parameters still come out bitwise as an
+# eager init gives them (level 0 changes the last bit of some).
+_FAST_COMPILE = {"xla_backend_optimization_level": 1}
 _shared_init = jax.jit(_zeros_init, static_argnums=(0, 2), compiler_options=_FAST_COMPILE)
+
+
+def _tracing() -> bool:
+    """Whether a jit, vmap or grad is tracing the caller (even with a concrete key, as
+    in ``jax.jit(lambda lr: fit(model, model.init(KEY), ...))``): jax refuses compiler
+    options on a nested jit. jax has no public test for this; without the private one,
+    init always runs as the caller's ops (slower eagerly, never wrong)."""
+    clean = getattr(_jax_core, "trace_state_clean", None)
+    return clean is None or not clean()
 
 
 def net_init(net, *example):
@@ -42,7 +55,7 @@ def net_init(net, *example):
                            compiler_options=_FAST_COMPILE)
 
     def init(key):
-        if is_traced(key):  # compiler options are for top-level jits only
+        if is_traced(key) or _tracing():  # part of the caller's program
             return _zeros_init(net, key, example)
         return compiled(key, example)
 
