@@ -15,15 +15,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULT = os.path.join(ROOT, "experiments", "results", "planning_approaches.json")
 
 
-def _load():
+def _load(name):
     spec = importlib.util.spec_from_file_location(
-        "planning_approaches", os.path.join(ROOT, "experiments", "planning_approaches.py"))
+        name, os.path.join(ROOT, "experiments", f"{name}.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-pa = _load()
+pa = _load("planning_approaches")
+table = _load("planning_table")
 
 
 def test_measure_returns_and_plan_time_on_a_tiny_budget():
@@ -47,17 +48,17 @@ def test_compounding_error_verdict_follows_the_numbers():
     true = {"5": {"mean": -150.0}, "30": {"mean": -140.0}}
     widening = {"5": {"mean": -160.0}, "30": {"mean": -300.0}}
     flat = {"5": {"mean": -160.0}, "30": {"mean": -145.0}}
-    assert "confirmed" in pa.model_gap_text(true, widening)
-    assert "does not widen" in pa.model_gap_text(true, flat)
-    assert pa.reach(None) == "never" and pa.reach(1800) == "1,800"
+    assert "confirmed" in table.model_gap_text(true, widening)
+    assert "does not widen" in table.model_gap_text(true, flat)
+    assert table.reach(None) == "never" and table.reach(1800) == "1,800"
 
 
 @pytest.mark.skipif(not os.path.exists(RESULT), reason="no committed planning_approaches.json")
 def test_committed_table_rebuilds_with_numbers_in_every_cell():
     with open(RESULT) as f:
         res = json.load(f)
-    rows = pa.build_rows(res)
-    assert {r["key"] for r in rows} == set(pa.LABELS)
+    rows = table.build_rows(res)
+    assert {r["key"] for r in rows} == set(table.LABELS)
     for row in rows:
         for cell in ("strengths", "weaknesses", "ret", "steps", "ms"):
             assert any(ch.isdigit() for ch in row[cell]), (row["key"], cell)
