@@ -620,8 +620,6 @@ def parse(argv=None):
 
 
 def main(argv=None) -> dict:
-    import sys
-
     args = parse(argv)
     res = run_all(args)
     flags = sys.argv[1:] if argv is None else list(argv)

@@ -2,11 +2,16 @@
 one row per approach (when to use it, strengths and weaknesses with the numbers that
 back or contradict them, return, env steps to learn, ms per step) and the Markdown
 page with the returns against horizon. Separate from the measuring so that the table
-can be rewritten from a saved result without measuring again."""
+can be rewritten from a saved result without measuring again:
+
+    python experiments/planning_table.py [experiments/results/planning_approaches.json]
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 
 PENDULUM, CARTPOLE, BREAKOUT = "gymnax:Pendulum-v1", "gymnax:CartPole-v1", "gymnax:Breakout-MinAtar"
 # "Learned" thresholds, one per env, applied to every learning curve alike.
@@ -327,3 +332,20 @@ def markdown(res: dict, rows: list[dict]) -> str:
     lines += ["**breakout / true model**: MCTS " + ", ".join(
         f"D{d}: {r['mean']:.2f} ± {r['se']:.2f} ({r['ms_per_step']:.1f} ms)" for d, r in b.items()), ""]
     return "\n".join(lines) + "\n"
+
+
+def rewrite(path: str) -> None:
+    """Rewrites the ``table`` of the result ``path`` and the Markdown beside it from its
+    measurements."""
+    with open(path) as f:
+        res = json.load(f)
+    res["table"] = build_rows(res)
+    with open(path, "w") as f:
+        json.dump(res, f, indent=2)
+    with open(os.path.splitext(path)[0] + ".md", "w") as f:
+        f.write(markdown(res, res["table"]))
+
+
+if __name__ == "__main__":
+    rewrite(sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "results", "planning_approaches.json"))
