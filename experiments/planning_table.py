@@ -79,6 +79,22 @@ def build_rows(res: dict) -> list[dict]:
     def ms(entry, h):
         return entry[h]["ms_per_step"]
 
+    def shooting_cells(name):
+        """The return, env-steps and ms cells of a shooting planner, with CartPole's
+        where it ran there (Discrete actions)."""
+        true, learned = pt[name], pl[name]
+        cells = dict(ret=f"Pendulum {fmt(true[hp]['mean'])} (true), "
+                         f"{fmt(learned[hp]['mean'])} (learned); ",
+                     steps=f"0 (true model); {fmt(learned[hp].get('model_env_steps'))} (learned)",
+                     ms=f"{fmt(ms(true, hp), 2)} (Pendulum H{hp})")
+        if name in cl:
+            cells["ret"] += (f"CartPole {fmt(ct[name][hc]['mean'])} (true), "
+                             f"{fmt(cl[name][hc]['mean'])} (learned)")
+            cells["ms"] += f", {fmt(ms(ct[name], hc), 2)} (CartPole H{hc})"
+        else:
+            cells["ret"] += "CartPole n/a"
+        return cells
+
     # --- random shooting
     rs, cem = pt["random_shooting"], pt["cem"]
     short_h, long_h = str(res["config"]["horizons"][0]), str(res["config"]["horizons"][-1])
@@ -96,11 +112,7 @@ def build_rows(res: dict) -> list[dict]:
                     + (" (confirmed)" if rs_long_gap > max(gap, 0) + 10 else
                        " — **not seen here**: the gap does not grow with H at this budget")
                     + f"; on the learned Pendulum model {horizon_text(pl['random_shooting'])}"),
-        ret=(f"Pendulum {fmt(rs[hp]['mean'])} (true), {fmt(pl['random_shooting'][hp]['mean'])} (learned); "
-             f"CartPole {fmt(ct['random_shooting'][hc]['mean'])} (true), "
-             f"{fmt(cl['random_shooting'][hc]['mean'])} (learned)"),
-        steps=f"0 (true model); {fmt(pl['random_shooting'][hp].get('model_env_steps'))} (learned)",
-        ms=f"{fmt(ms(rs, hp), 2)} (Pendulum H{hp}), {fmt(ms(ct['random_shooting'], hc), 2)} (CartPole H{hc})"))
+        **shooting_cells("random_shooting")))
 
     # --- CEM
     rows.append(dict(
@@ -116,10 +128,7 @@ def build_rows(res: dict) -> list[dict]:
                     f"discrete CartPole (per-step categoricals) {horizon_text(ct['cem'])}"
                     + (" — worse than random shooting there"
                        if ct["cem"][hc]["mean"] < ct["random_shooting"][hc]["mean"] else "")),
-        ret=(f"Pendulum {fmt(cem[hp]['mean'])} (true), {fmt(pl['cem'][hp]['mean'])} (learned); "
-             f"CartPole {fmt(ct['cem'][hc]['mean'])} (true), {fmt(cl['cem'][hc]['mean'])} (learned)"),
-        steps=f"0 (true model); {fmt(pl['cem'][hp].get('model_env_steps'))} (learned)",
-        ms=f"{fmt(ms(cem, hp), 2)} (Pendulum H{hp}), {fmt(ms(ct['cem'], hc), 2)} (CartPole H{hc})"))
+        **shooting_cells("cem")))
 
     # --- iCEM
     ic = pt["icem"]
@@ -134,9 +143,7 @@ def build_rows(res: dict) -> list[dict]:
         weaknesses=("Box actions only (n/a on CartPole); more knobs (β, decay, kept fraction); "
                     f"time per step {fmt(ms(ic, hp), 1)} ms vs CEM {fmt(ms(cem, hp), 1)} ms"
                     + (" — not cheaper in wall time here" if ms(ic, hp) >= ms(cem, hp) else "")),
-        ret=f"Pendulum {fmt(ic[hp]['mean'])} (true), {fmt(pl['icem'][hp]['mean'])} (learned); CartPole n/a",
-        steps=f"0 (true model); {fmt(pl['icem'][hp].get('model_env_steps'))} (learned)",
-        ms=f"{fmt(ms(ic, hp), 2)} (Pendulum H{hp})"))
+        **shooting_cells("icem")))
 
     # --- MPPI
     mp = pt["mppi"]
@@ -147,9 +154,7 @@ def build_rows(res: dict) -> list[dict]:
                    f"(CEM {fmt(cem[hp]['mean'])} at H{hp}) at {fmt(ms(mp, hp), 1)} ms/step"),
         weaknesses=(f"temperature in units of return (here 1.0, untuned); Box only; on the learned "
                     f"model {horizon_text(pl['mppi'])} vs CEM {horizon_text(pl['cem'])}"),
-        ret=f"Pendulum {fmt(mp[hp]['mean'])} (true), {fmt(pl['mppi'][hp]['mean'])} (learned); CartPole n/a",
-        steps=f"0 (true model); {fmt(pl['mppi'][hp].get('model_env_steps'))} (learned)",
-        ms=f"{fmt(ms(mp, hp), 2)} (Pendulum H{hp})"))
+        **shooting_cells("mppi")))
 
     # --- gradient
     g = pt["gradient"]
@@ -166,9 +171,7 @@ def build_rows(res: dict) -> list[dict]:
                     + (" — **no gap here**" if d_g >= -20 else "")
                     + f"; true {horizon_text(g)}, learned {horizon_text(pl['gradient'])}; "
                     "Box actions and a differentiable model only (n/a on CartPole)"),
-        ret=f"Pendulum {fmt(g[hp]['mean'])} (true), {fmt(pl['gradient'][hp]['mean'])} (learned); CartPole n/a",
-        steps=f"0 (true model); {fmt(pl['gradient'][hp].get('model_env_steps'))} (learned)",
-        ms=f"{fmt(ms(g, hp), 2)} (Pendulum H{hp})"))
+        **shooting_cells("gradient")))
 
     # --- MCTS
     mc, mp_, mb = ct["mcts"], pt["mcts"], res["tasks"]["breakout"]["true"]["mcts"]
