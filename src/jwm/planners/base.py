@@ -12,8 +12,8 @@ import numpy as np
 from jwm.checks import check_int, check_real
 from jwm.keys import with_typed_key
 
-__all__ = ["Planner", "PlanInfo", "box_geometry", "elite_count", "keep_best", "make_planner",
-           "shift_plan", "space_kind"]
+__all__ = ["Planner", "PlanInfo", "box_geometry", "chosen_plan", "elite_count", "keep_best",
+           "make_planner", "shift_plan", "space_kind"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,6 +114,18 @@ def keep_best(best_seq, best_return, actions, returns):
     improved = returns[i] > best_return
     return (jnp.where(improved, actions[i], best_seq),
             jnp.where(improved, returns[i], best_return))
+
+
+def chosen_plan(return_mode: str, best_seq, best_return, mean_seq, evaluate, params, latent,
+                key, num_nonfinite):
+    """``(plan, its return, num_nonfinite)`` that a sampling planner executes: the best
+    sequence seen and its return (``return_mode="best"``), or the final mean sequence
+    ``mean_seq [H, ...]`` scored once more by ``evaluate`` (``"mean"``), whose
+    non-finite return, if any, is added to the count."""
+    if return_mode == "best":
+        return best_seq, best_return, num_nonfinite
+    mean_return, bad = evaluate(params, latent, mean_seq[None], key)
+    return mean_seq, mean_return[0], num_nonfinite + bad
 
 
 def elite_count(planner: str, population: int, elite_frac, num_elites) -> tuple:

@@ -8,8 +8,8 @@ import jax
 import jax.numpy as jnp
 
 from jwm.checks import check_choice, check_int, check_real
-from jwm.planners.base import (PlanInfo, Planner, box_geometry, elite_count, keep_best,
-                               make_planner, shift_plan, space_kind)
+from jwm.planners.base import (PlanInfo, Planner, box_geometry, chosen_plan, elite_count,
+                               keep_best, make_planner, shift_plan, space_kind)
 from jwm.planners.noise import NOISE_KINDS, standard_normal
 from jwm.planners.objective import make_evaluator
 
@@ -111,12 +111,9 @@ def cem(model, action_space, *, horizon: int, population: int, elite_frac: float
         (dist, best_seq, best_ret, nonfinite), iter_returns = jax.lax.scan(
             iteration, carry0, jax.random.split(k_iters, iterations))
         mean = dist[0]
-        if return_mode == "best":
-            chosen, chosen_ret = best_seq, best_ret
-        else:
-            chosen = to_sequence(mean)
-            chosen_ret, bad = evaluate(params, latent, chosen[None], k_final)
-            chosen_ret, nonfinite = chosen_ret[0], nonfinite + bad
+        chosen, chosen_ret, nonfinite = chosen_plan(return_mode, best_seq, best_ret,
+                                                    to_sequence(mean), evaluate, params,
+                                                    latent, k_final, nonfinite)
         next_mean = shift_plan(mean, fresh_step) if warm_start else init(key).mean
         info = PlanInfo(plan=chosen, predicted_return=chosen_ret, best_return=best_ret,
                         iteration_returns=iter_returns, num_nonfinite=nonfinite)

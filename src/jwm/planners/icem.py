@@ -9,8 +9,8 @@ import jax
 import jax.numpy as jnp
 
 from jwm.checks import check_choice, check_int, check_real
-from jwm.planners.base import (PlanInfo, Planner, box_geometry, elite_count, keep_best,
-                               make_planner, shift_plan, space_kind)
+from jwm.planners.base import (PlanInfo, Planner, box_geometry, chosen_plan, elite_count,
+                               keep_best, make_planner, shift_plan, space_kind)
 from jwm.planners.colored_noise import colored_normal
 from jwm.planners.noise import NOISE_KINDS
 from jwm.planners.objective import make_evaluator
@@ -181,12 +181,9 @@ def icem(model, action_space, *, horizon: int, population: int, iterations: int 
             iter_returns.append(rets)
             start += count
         (mean, std), kept, _, best_seq, best_ret, nonfinite = carry
-        if return_mode == "best":
-            chosen, chosen_ret = best_seq, best_ret
-        else:
-            chosen = jnp.clip(mean, low, high)
-            chosen_ret, bad = evaluate(params, latent, chosen[None], k_final)
-            chosen_ret, nonfinite = chosen_ret[0], nonfinite + bad
+        chosen, chosen_ret, nonfinite = chosen_plan(return_mode, best_seq, best_ret,
+                                                    jnp.clip(mean, low, high), evaluate,
+                                                    params, latent, k_final, nonfinite)
         if warm_start:
             next_state = ICEMState(
                 mean=shift_plan(mean, centre), std=shift_plan(std, std0),
