@@ -8,27 +8,15 @@ import numpy as np
 import pytest
 
 import jwm
-from jwm.eval.lqr import DOUBLE_INTEGRATOR, lqr_optimum
-from jwm.eval.lqr import lqr_model as linear_quadratic
 from jwm.planners.cem_gd import cem_gd
 from jwm.planners.gradient import GradientState, gradient
-from jwm.spaces import Box, Discrete
+from jwm.spaces import Discrete
 
-# A double integrator with quadratic cost (jwm.eval.lqr): its finite-horizon optimum
-# is known exactly.
-X0 = jnp.asarray([0.3, -0.2], jnp.float32)
-SPACE = Box(-1.0, 1.0, (1,))
+from planner_cases import (BOUNDED, SPACE, X0, lqr_model, nan_model, push_model,
+                           riccati_optimum)
+
+# The LQR problem's horizon (its optimum is known exactly, `planner_cases`).
 HORIZON = 8
-
-
-def lqr_model():
-    return linear_quadratic(**DOUBLE_INTEGRATOR)
-
-
-def riccati_optimum(horizon, x0):
-    """First optimal action and the optimal return from ``x0``."""
-    actions, best = lqr_optimum(**DOUBLE_INTEGRATOR, horizon=horizon, x0=x0)
-    return actions[0], best
 
 
 @pytest.fixture(scope="module")
@@ -68,16 +56,6 @@ def test_cem_gd_reaches_the_riccati_optimum():
     assert bool(jnp.all(jnp.diff(info.iteration_returns) >= -1e-6))
 
 
-def push_model(direction):
-    """Reward grows without limit outside the bounds: the planner must stop at them."""
-    d = jnp.asarray(direction, jnp.float32)
-    return jwm.WorldModel(init=lambda k: (), encode=lambda p, o: o,
-                          step=lambda p, z, a, k: (z, jnp.sum(d * a), jnp.ones(())))
-
-
-BOUNDED = Box(np.array([-0.5, 0.0]), np.array([1.5, 2.0]))
-
-
 def test_projection_holds_the_bounds_and_vmap_over_keys():
     planner = gradient(push_model([1.0, -1.0]), BOUNDED, horizon=3, iterations=30,
                        learning_rate=0.2, restarts=3)
@@ -93,21 +71,9 @@ def test_projection_holds_the_bounds_and_vmap_over_keys():
     np.testing.assert_allclose(actions[2], single[0], rtol=1e-6)
 
 
-def nan_model(all_bad):
-    """NaN reward for a[0] > 0.5, +inf for a[0] < -0.5 (or NaN everywhere)."""
-
-    def step(p, z, a, k):
-        r = -jnp.sum((a - 0.2) ** 2)
-        if all_bad:
-            return z, jnp.nan * r, jnp.ones(())
-        return z, jnp.where(a[0] > 0.5, jnp.nan, jnp.where(a[0] < -0.5, jnp.inf, r)), jnp.ones(())
-
-    return jwm.WorldModel(init=lambda k: (), encode=lambda p, o: o, step=step)
-
-
 @pytest.mark.parametrize("all_bad", [False, True])
 def test_non_finite_returns_never_win(all_bad):
-    planner = gradient(nan_model(all_bad), BOUNDED, horizon=2, iterations=10,
+    planner = gradient(nan_model(all_bad, optimum=0.2), BOUNDED, horizon=2, iterations=10,
                        learning_rate=0.1, restarts=8)
     plan = jax.jit(planner.plan)
     state = planner.init(None)

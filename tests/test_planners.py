@@ -9,6 +9,8 @@ import jwm
 from jwm.planners import cem, mppi, random_shooting
 from jwm.spaces import Box, Discrete
 
+from planner_cases import BOUNDED, nan_model, push_model
+
 # A double integrator with quadratic cost: the finite-horizon optimum is linear feedback
 # from a backward Riccati recursion, computed below in NumPy.
 DT = 0.1
@@ -124,14 +126,6 @@ def test_discrete_planners_find_the_best_sequence(make):
     np.testing.assert_array_equal(info.plan, target)
 
 
-def push_model(direction):
-    """Reward grows without limit outside the bounds: the planner must stop at them."""
-    d = jnp.asarray(direction, jnp.float32)
-    return jwm.WorldModel(init=lambda k: (), encode=lambda p, o: o,
-                          step=lambda p, z, a, k: (z, jnp.sum(d * a), jnp.ones(())))
-
-
-BOUNDED = Box(np.array([-0.5, 0.0]), np.array([1.5, 2.0]))
 BOX_PLANNERS = {
     "cem": lambda m: cem(m, BOUNDED, horizon=2, population=64, iterations=6, init_std=10.0),
     "cem_truncated": lambda m: cem(m, BOUNDED, horizon=2, population=64, iterations=6,
@@ -150,19 +144,6 @@ def test_actions_respect_bounds(name):
     assert bool(BOUNDED.contains(action))
     assert bool(jnp.all((info.plan >= BOUNDED.low) & (info.plan <= BOUNDED.high)))
     assert float(action[0]) > 1.0 and float(action[1]) < 0.5  # pushed towards the corner
-
-
-def nan_model(all_bad):
-    """Non-finite reward for some (or all) actions: NaN for a > 0.5, +inf for a < -0.5."""
-
-    def step(p, z, a, k):
-        r = -jnp.sum(a ** 2)
-        if all_bad:
-            return z, jnp.nan * r, jnp.ones(())
-        r = jnp.where(a[0] > 0.5, jnp.nan, jnp.where(a[0] < -0.5, jnp.inf, r))
-        return z, r, jnp.ones(())
-
-    return jwm.WorldModel(init=lambda k: (), encode=lambda p, o: o, step=step)
 
 
 @pytest.mark.parametrize("all_bad", [False, True])
