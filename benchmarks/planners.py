@@ -55,7 +55,7 @@ from evosax.algorithms import SimpleES
 from jwm.planners.gradient import gradient
 from jwm.planners.icem import icem, icem_schedule
 from jwm.planners.objective import population_returns, sequence_return
-from jwm.planners.noise import standard_normal
+from jwm.noise import standard_normal
 
 ENV_NAME = "gymnax:Pendulum-v1"
 HORIZON = 30

@@ -30,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jwm import envs, runs
+from jwm.atomic import write_json
 from jwm.agents import stateless_policy
 from jwm.eval import match, random_player, rollout_mcts_player
 from jwm.recipes import ALPHAZERO, run_recipe
@@ -142,7 +143,7 @@ def main(argv=None) -> dict:
                   f"{m.win_interval[0]:.3f}-{m.win_interval[1]:.3f})")
         record["matches"]["by_simulations"][str(simulations)] = results
     out = os.path.join(args.out, "alphazero_" + args.env.split(":")[-1] + args.tag)
-    runs.write_json(out + ".json", record)
+    write_json(out + ".json", record)
     runs.plot_learning_curves(record, out + ".png")
     print(f"wall {record['wall_time_s']:.0f} s (training)")
     return record

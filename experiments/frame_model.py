@@ -39,7 +39,8 @@ import jwm.eval
 from jwm.agents import demonstrations, planner_policy, stateless_policy
 from jwm.models.frame_model import frame_model
 from jwm.models.frame_train import episode_clips, fit_frame_model
-from jwm.runs import device_name, write_json
+from jwm.atomic import write_json
+from jwm.device import device_name
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 TASKS = {0: "random", 1: "planner_then_random"}

@@ -37,7 +37,7 @@ from jwm.eval.lqr import DOUBLE_INTEGRATOR, lqr_optimum
 from jwm.eval.lqr import lqr_model as linear_quadratic
 from jwm.planners.cem_gd import cem_gd
 from jwm.planners.gradient import gradient
-from jwm.runs import write_json
+from jwm.atomic import write_json
 from jwm.spaces import Box
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")

@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 
 import jwm
 from jwm.planners.icem import icem, icem_schedule
-from jwm.runs import write_json
+from jwm.atomic import write_json
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 ELITE_FRAC = 0.1

@@ -24,8 +24,8 @@ import os
 
 import numpy as np
 
-from jwm import runs
-from jwm.baselines import steps_to_threshold
+from jwm.atomic import write_json
+from jwm.curves import steps_to_threshold
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 # Thresholds of the comparison, and the budget Dreamer aims to reach them in.
@@ -237,7 +237,7 @@ def plot(comparison: dict, path: str) -> None:
 def write(comparison: dict, results_dir: str = RESULTS) -> dict:
     """Writes ``mb_vs_mf.json``, ``.md`` and ``.png`` into ``results_dir``; returns their paths."""
     paths = {ext: os.path.join(results_dir, f"mb_vs_mf.{ext}") for ext in ("json", "md", "png")}
-    runs.write_json(paths["json"], comparison)
+    write_json(paths["json"], comparison)
     with open(paths["md"], "w") as f:
         f.write(markdown(comparison))
     plot(comparison, paths["png"])

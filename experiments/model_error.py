@@ -31,7 +31,7 @@ import numpy as np
 
 import jwm
 from jwm.eval import fit_growth, multistep_error
-from jwm.runs import write_json
+from jwm.atomic import write_json
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 MODELS = ("mlp", "ensemble_ts_inf", "ensemble_expectation")

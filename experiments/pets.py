@@ -17,7 +17,8 @@ import os
 import numpy as np
 
 from jwm import runs
-from jwm.baselines import steps_to_threshold
+from jwm.atomic import write_json
+from jwm.curves import steps_to_threshold
 from jwm.recipes import PETS, run_recipe
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
@@ -49,7 +50,7 @@ def main(argv=None) -> dict:
         reach = steps_to_threshold(np.asarray(record["env_steps"]), returns, target)
         record["target"] = {"return": target, **reach}
     name = "pets_" + args.env.split(":")[-1]
-    runs.write_json(os.path.join(RESULTS, name + ".json"), record)
+    write_json(os.path.join(RESULTS, name + ".json"), record)
     runs.plot_learning_curves(record, os.path.join(RESULTS, name + ".png"),
                               baselines=record.get("baselines"), target=target)
     print(f"{args.env}: mean return per episode "

@@ -58,8 +58,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import jwm
-from jwm.baselines import steps_to_threshold
-from jwm.runs import device_name, write_json
+from jwm.curves import steps_to_threshold
+from jwm.atomic import write_json
+from jwm.device import device_name
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from planning_table import (BREAKOUT, CARTPOLE, PENDULUM, THRESHOLDS,  # noqa: E402

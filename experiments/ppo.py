@@ -17,6 +17,8 @@ import os
 import numpy as np
 
 from jwm import baselines, runs
+from jwm.atomic import write_json
+from jwm.curves import steps_to_threshold
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 # The return thresholds of the model-based vs model-free comparison (mb_vs_mf.py).
@@ -40,10 +42,10 @@ def main(argv=None, results_dir: str = RESULTS) -> dict:
     env = record["env"]
     threshold = THRESHOLDS.get(env)
     if threshold is not None:
-        record["threshold"] = baselines.steps_to_threshold(
+        record["threshold"] = steps_to_threshold(
             record["env_steps"], record["eval_returns"], threshold)
     name = "ppo_" + env.split(":")[-1]
-    runs.write_json(os.path.join(results_dir, name + ".json"), record)
+    write_json(os.path.join(results_dir, name + ".json"), record)
     runs.plot_learning_curves(record, os.path.join(results_dir, name + ".png"), target=threshold)
     returns = np.asarray(record["eval_returns"])
     every = max(1, returns.shape[1] // 10)

@@ -20,7 +20,8 @@ import os
 import numpy as np
 
 from jwm import runs
-from jwm.baselines import steps_to_threshold
+from jwm.atomic import write_json
+from jwm.curves import steps_to_threshold
 from jwm.recipes import MODEL_KINDS, SVG, run_recipe
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
@@ -63,7 +64,7 @@ def main(argv=None) -> dict:
         reach = steps_to_threshold(np.asarray(record["env_steps"]), returns, target)
         record["target"] = {"return": target, **reach}
     name = "svg_" + args.env.split(":")[-1] + ("" if args.model == "ensemble" else "_" + args.model)
-    runs.write_json(os.path.join(RESULTS, name + ".json"), record)
+    write_json(os.path.join(RESULTS, name + ".json"), record)
     runs.plot_learning_curves(record, os.path.join(RESULTS, name + ".png"),
                               baselines=record["baselines"], target=target)
     print(f"{args.env} ({args.model}): mean eval return per round "

@@ -21,7 +21,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import jwm
-from jwm.runs import write_json
+from jwm.atomic import write_json
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 

@@ -39,7 +39,8 @@ from jwm.models.behaviour_cloning import behaviour_cloning, fit_behaviour_clonin
 from jwm.models.inverse_dynamics import fit_inverse_dynamics, inverse_dynamics
 from jwm.models.video_diffusion import fit_video_diffusion, video_diffusion
 from jwm.planners.video_plan import VideoPlanParams, frame_encoder, video_plan
-from jwm.runs import device_name, write_json
+from jwm.atomic import write_json
+from jwm.device import device_name
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")

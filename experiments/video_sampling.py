@@ -35,7 +35,8 @@ import jwm
 from jwm.agents import demonstrations as demo
 from jwm.agents import planner_policy, stateless_policy
 from jwm.models.video_diffusion import fit_video_diffusion, video_diffusion
-from jwm.runs import device_name, write_json
+from jwm.atomic import write_json
+from jwm.device import device_name
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 TASKS = ("random play", "true-model UCT")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from jwm import baselines
-from jwm.baselines import steps_to_threshold
+from jwm.curves import steps_to_threshold
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -2,7 +2,7 @@ import jax
 import numpy as np
 import pytest
 
-from jwm.planners.noise import hashed_bits, standard_normal
+from jwm.noise import hashed_bits, standard_normal
 
 
 def test_hashed_normals_are_standard_normal_and_decorrelated():

@@ -56,10 +56,13 @@ class _LazyPackage(_types.ModuleType):
 
 def _export_lazily(package: str, exports: dict[str, list[str]]) -> None:
     """Makes the names ``exports`` lists, ``{submodule: [name, ...]}`` (submodules
-    relative to ``package``), attributes of ``package`` imported on first access."""
+    relative to ``package``, or absolute ``jwm.<module>`` for a record of a lower floor
+    that the package's face also offers), attributes of ``package`` imported on first
+    access."""
     module = _sys.modules[package]
-    module._lazy_exports = {name: f"{package}.{submodule}"
-                            for submodule, names in exports.items() for name in names}
+    module._lazy_exports = {
+        name: submodule if submodule.startswith("jwm.") else f"{package}.{submodule}"
+        for submodule, names in exports.items() for name in names}
     module.__class__ = _LazyPackage
 
 

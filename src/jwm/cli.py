@@ -20,9 +20,6 @@ import time
 __all__ = ["main", "build_planner"]
 
 PLANNERS = ("cem", "icem", "gradient", "mppi", "random", "mcts")
-DEFAULT_ENVS = {"pets": "gymnax:Pendulum-v1", "svg": "gymnax:Pendulum-v1",
-                "dreamer": "gymnax:CartPole-v1", "muzero": "gymnax:CartPole-v1",
-                "alphazero": "pgx:tic_tac_toe"}
 INTERRUPTED = 130  # the shell's code for a run stopped by SIGINT
 
 
@@ -142,7 +139,7 @@ def _parser() -> argparse.ArgumentParser:
         learn = sub.add_parser(name, help=f"train {recipe.algorithm}",
                                formatter_class=_Formatter,
                                description=f"Train {recipe.algorithm} through jwm.train.")
-        learn.add_argument("--env", default=DEFAULT_ENVS[name], help="a 'gymnax:<id>' env")
+        learn.add_argument("--env", default=recipe.default_env, help="a 'gymnax:<id>' env")
         learn.add_argument("--seeds", type=int, default=2, help="runs in parallel (vmap)")
         learn.add_argument("--seed", type=int, default=0, help="base PRNG seed")
         for flag, path, kind, text in SHORTCUTS[name]:
@@ -245,6 +242,7 @@ def _overrides(args) -> dict:
 
 def _learn(args) -> int:
     from jwm import runs, training
+    from jwm.atomic import write_json
     from jwm.recipes import RECIPES, run_recipe
 
     recipe = RECIPES[args.command]
@@ -266,7 +264,7 @@ def _learn(args) -> int:
               file=sys.stderr)
         return INTERRUPTED
     _print_table(recipe, record)
-    runs.write_json(out, record)
+    write_json(out, record)
     png = out[:-len(".json")] + ".png"
     runs.plot_learning_curves(record, png)
     print(f"wrote {out} and {png}")
@@ -358,7 +356,7 @@ def _plan(args) -> int:
         "wall_time_s": wall, "device": str(jax.devices()[0]),
     }
     if args.json:
-        from jwm.runs import write_json
+        from jwm.atomic import write_json
 
         write_json(args.json, summary)
     return 0

@@ -1,23 +1,17 @@
-"""Results shared by the ``jwm`` command and ``experiments/``: JSON written
-atomically, learning-curve PNGs, the device's name, and the random-action and
-true-model baselines a learning curve is read against."""
+"""Results shared by the ``jwm`` command and ``experiments/``: learning-curve PNGs,
+target summaries, and the random-action and true-model baselines a learning curve is
+read against. (It sits on the recipes' floor: its baselines build agents.)"""
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
 
-__all__ = ["baseline_returns", "write_json", "plot_learning_curves", "device_name",
-           "target_summary", "save_experiment"]
+from jwm.atomic import write_json
+from jwm.curves import steps_to_threshold
 
-
-def device_name() -> str:
-    import jax
-
-    d = jax.devices()[0]
-    return f"{d.platform}: {d.device_kind}, {os.cpu_count()} cores"
+__all__ = ["baseline_returns", "plot_learning_curves", "target_summary", "save_experiment"]
 
 
 def baseline_returns(env_name: str, *, seeds: int, seed: int = 0, planner_config=None,
@@ -40,15 +34,6 @@ def baseline_returns(env_name: str, *, seeds: int, seed: int = 0, planner_config
         returns = np.asarray(jax.jit(jax.vmap(episode))(keys), np.float64)
         out[label] = {"mean": float(returns.mean()), "returns": returns.tolist()}
     return out
-
-
-def write_json(path: str, record: dict) -> None:
-    """Writes ``record`` to ``path`` atomically (a temporary file, then a rename)."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(record, f, indent=2)
-    os.replace(tmp, path)
 
 
 def plot_learning_curves(record: dict, path: str, baselines: dict | None = None,
@@ -85,8 +70,6 @@ def plot_learning_curves(record: dict, path: str, baselines: dict | None = None,
 def target_summary(record: dict, threshold: float, budget: int) -> dict:
     """When the seed-mean evaluation return of ``record`` reaches ``threshold`` within
     ``budget`` env steps (None: never), when it stays there, and how many seeds reach it."""
-    from jwm.baselines import steps_to_threshold
-
     steps = np.asarray(record["env_steps"])
     returns = np.asarray(record["eval_returns"])
     within = steps <= budget

@@ -1,6 +1,6 @@
 """Agent loops: act-plan-learn. Every learning loop is an `Agent` (init / step / run,
-see `jwm.agents.contract`); `Policy` and `run_episode`/`evaluate` are the one episode
-loop they act and evaluate with."""
+see `jwm.agents.contract`); `run_episode`/`evaluate` are the one episode loop they act and
+evaluate with, on a `Policy` (`jwm.policy`, offered here too)."""
 
 from jwm import _export_lazily
 
@@ -19,6 +19,6 @@ _export_lazily(__name__, {
     "mpc": ["mpc_episode"],
     "muzero": ["MuZeroMetrics", "muzero"],
     "pets": ["PETSMetrics", "pets", "random_planner"],
-    "policy": ["Policy", "planner_policy", "stateless_policy"],
+    "jwm.policy": ["Policy", "planner_policy", "stateless_policy"],
     "svg": ["SVGMetrics", "svg"],
 })

@@ -26,12 +26,12 @@ import optax
 
 from jwm.agents.checks import check_schedule, part_config
 from jwm.agents.contract import Agent, AgentState
-from jwm.checks import check_positive_int, check_real
 from jwm.agents.episode import evaluate
-from jwm.agents.policy import Policy
+from jwm.checks import check_positive_int, check_real
 from jwm.keys import as_typed_key
-from jwm.records import record_repr
 from jwm.models.rssm_train import Sequences, WorldModelMetrics, world_model_loss
+from jwm.policy import Policy
+from jwm.records import record_repr
 
 __all__ = ["DreamerMetrics", "dreamer"]
 

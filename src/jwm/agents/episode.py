@@ -9,8 +9,8 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jwm.agents.policy import Policy
 from jwm.keys import as_typed_key
+from jwm.policy import Policy
 from jwm.records import record_repr
 
 __all__ = ["Episode", "run_episode", "evaluate"]

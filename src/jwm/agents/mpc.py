@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from jwm.agents.episode import Episode, run_episode
-from jwm.agents.policy import planner_policy
 from jwm.keys import as_typed_key
+from jwm.policy import planner_policy
 
 __all__ = ["Episode", "mpc_episode"]
 

@@ -32,13 +32,14 @@ import optax
 from jwm.agents.checks import check_schedule, part_config
 from jwm.agents.contract import Agent, AgentState, strong_types
 from jwm.agents.episode import evaluate
-from jwm.agents.policy import planner_policy
 from jwm.agents.self_play import self_play
 from jwm.checks import check_choice, check_positive_int, check_real, is_traced
+from jwm.eval.match import play_both_sides, random_player
 from jwm.keys import as_typed_key
 from jwm.models.muzero_loss import (MuZeroLossMetrics, UnrollTargets, unroll_loss,
                                     unroll_targets)
 from jwm.planners.mcts import mcts
+from jwm.policy import planner_policy
 from jwm.records import record_repr
 
 __all__ = ["MuZeroMetrics", "muzero", "replay_targets", "SEARCH_RULES"]
@@ -445,8 +446,6 @@ def _evaluation(env, policy, opponent, games, plies):
             raise ValueError("muzero: opponent is for two-player games only")
         return lambda params, key: evaluate(env, policy, params, key, episodes=games,
                                             num_steps=plies).mean()
-    from jwm.eval.match import play_both_sides, random_player  # jwm.eval imports jwm.agents
-
     opponent = random_player(env) if opponent is None else opponent
 
     def evaluation(params, key):

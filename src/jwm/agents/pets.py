@@ -16,13 +16,13 @@ import jax.numpy as jnp
 from jwm.agents.buffer import episode_transitions, transition_buffer
 from jwm.agents.checks import buffer_capacity, check_spaces, fit_options_checked, part_config
 from jwm.agents.contract import Agent, AgentState
-from jwm.checks import check_positive_int
 from jwm.agents.episode import run_episode
-from jwm.agents.policy import planner_policy
+from jwm.checks import check_positive_int
 from jwm.keys import as_typed_key
-from jwm.records import record_repr
 from jwm.models.fit import fit
 from jwm.planners.base import Planner, make_planner
+from jwm.policy import planner_policy
+from jwm.records import record_repr
 
 __all__ = ["PETSMetrics", "pets", "random_planner"]
 

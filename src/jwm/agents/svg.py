@@ -26,12 +26,12 @@ import jax.numpy as jnp
 from jwm.agents.buffer import episode_transitions, transition_buffer
 from jwm.agents.checks import buffer_capacity, check_spaces, fit_options_checked, part_config
 from jwm.agents.contract import Agent, AgentState
-from jwm.checks import check_positive_int
 from jwm.agents.episode import evaluate, run_episode
-from jwm.agents.policy import stateless_policy
+from jwm.checks import check_positive_int
 from jwm.keys import as_typed_key
-from jwm.records import record_repr
 from jwm.models.fit import fit
+from jwm.policy import stateless_policy
+from jwm.records import record_repr
 
 __all__ = ["SVGMetrics", "svg"]
 

@@ -17,8 +17,8 @@ import jax
 import jax.numpy as jnp
 
 from jwm.checks import check_positive_int
-from jwm.agents.policy import Policy
 from jwm.keys import as_typed_key
+from jwm.policy import Policy, planner_policy
 from jwm.records import record_repr
 
 __all__ = ["MatchResult", "match", "play_both_sides", "play_games", "random_player", "rollout_mcts_player",
@@ -81,7 +81,6 @@ def rollout_mcts_player(env, *, num_simulations: int, rollout_depth: int | None 
     leaves are valued by one uniformly random rollout to the end of the game
     (``rollout_depth`` plies, default the game's longest length), acting by the most
     visited move."""
-    from jwm.agents.policy import planner_policy
     from jwm.models import true_model
     from jwm.planners import mcts
 

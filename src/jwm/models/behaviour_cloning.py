@@ -15,7 +15,6 @@ from typing import Any, Callable
 
 import jax.numpy as jnp
 
-from jwm.agents.policy import Policy, stateless_policy
 from jwm.checks import check_int
 from jwm.keys import with_typed_key
 from jwm.models.action_readout import FrameReader, action_coding
@@ -23,6 +22,7 @@ from jwm.models.checks import check_shape
 from jwm.models.minibatch import fit_minibatches
 from jwm.models.net_init import net_init
 from jwm.models.video_diffusion import batch_of, image_bounds
+from jwm.policy import Policy, stateless_policy
 
 __all__ = ["BehaviourCloning", "behaviour_cloning", "fit_behaviour_cloning"]
 

@@ -42,7 +42,7 @@ from jwm.models.base import WorldModel
 from jwm.models.checks import check_shape
 from jwm.models.net_init import net_init
 from jwm.models.normalizer import Normalizer, identity_normalizer
-from jwm.planners.noise import standard_normal
+from jwm.noise import standard_normal
 
 __all__ = ["EnsembleModel", "EnsembleParams", "MemberState", "Particles", "PROPAGATIONS",
            "ensemble_model", "member_model", "mlp_model"]

@@ -8,9 +8,9 @@ import jax
 import jax.numpy as jnp
 
 from jwm.checks import check_choice, check_int, check_real
+from jwm.noise import NOISE_KINDS, standard_normal
 from jwm.planners.base import (PlanInfo, Planner, box_geometry, chosen_plan, elite_count,
                                keep_best, make_planner, shift_plan, space_kind)
-from jwm.planners.noise import NOISE_KINDS, standard_normal
 from jwm.planners.objective import make_evaluator
 
 __all__ = ["cem", "CEMState"]
@@ -60,7 +60,7 @@ def cem(model, action_space, *, horizon: int, population: int, elite_frac: float
         last step starts at the centre of the action space / uniform).
       discount, value_fn, particles: the objective, see `population_returns`.
       noise: Gaussian source for ``sampling="clip"``: ``"hash"`` (fast, default) or
-        ``"threefry"`` (``jax.random.normal``); see `jwm.planners.noise`.
+        ``"threefry"`` (``jax.random.normal``); see `jwm.noise`.
 
     Returns:
       `Planner` whose ``plan`` returns ``(action [*action_shape], CEMState, PlanInfo)``.

@@ -6,11 +6,11 @@ import jax
 import jax.numpy as jnp
 
 from jwm.checks import check_choice, check_int, check_real
+from jwm.noise import NOISE_KINDS
 from jwm.planners.base import (PlanInfo, Planner, box_geometry, chosen_plan, elite_count,
                                keep_best, make_planner, shift_plan)
 from jwm.planners.cem import CEMState, _box_ops
 from jwm.planners.gradient import differentiable_box, make_ascent
-from jwm.planners.noise import NOISE_KINDS
 from jwm.planners.objective import make_evaluator
 
 __all__ = ["cem_gd"]

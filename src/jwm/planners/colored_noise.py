@@ -6,7 +6,7 @@ which is what iCEM (Pinneri et al. 2020) samples its action sequences with.
 
 Why written here: the ``colorednoise`` package draws with NumPy's global generator,
 so it cannot run under ``jit``/``vmap``, take a JAX key, or take a traced ``beta``.
-This version draws its white noise from `jwm.planners.noise` and builds the spectrum
+This version draws its white noise from `jwm.noise` and builds the spectrum
 with ``jnp.fft.irfft``, so all three hold.
 
 The construction, for ``T`` steps and the ``F = T // 2 + 1`` frequencies
@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jwm.planners.noise import standard_normal
+from jwm.noise import standard_normal
 
 __all__ = ["colored_normal", "powerlaw_amplitudes"]
 
@@ -60,7 +60,7 @@ def colored_normal(key: jax.Array, shape, beta, *, axis: int = 0, kind: str = "h
       beta: spectral exponent >= 0 (0: white); may be traced.
       axis: the time axis; every other axis holds independent draws.
       kind: the white noise underneath: ``"hash"`` or ``"threefry"``
-        (`jwm.planners.noise.standard_normal`).
+        (`jwm.noise.standard_normal`).
 
     Returns:
       ``shape`` array: zero mean, unit variance at every step, power spectrum along

@@ -9,10 +9,10 @@ import jax
 import jax.numpy as jnp
 
 from jwm.checks import check_choice, check_int, check_real
+from jwm.noise import NOISE_KINDS
 from jwm.planners.base import (PlanInfo, Planner, box_geometry, chosen_plan, elite_count,
                                keep_best, make_planner, shift_plan, space_kind)
 from jwm.planners.colored_noise import colored_normal
-from jwm.planners.noise import NOISE_KINDS
 from jwm.planners.objective import make_evaluator
 
 __all__ = ["icem", "ICEMState", "icem_schedule"]

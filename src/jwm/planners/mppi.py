@@ -9,9 +9,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from jwm.checks import branch, check_choice, check_int, check_real, is_traced
+from jwm.noise import NOISE_KINDS, standard_normal
 from jwm.planners.base import (PlanInfo, Planner, box_geometry, keep_best, make_planner,
                                shift_plan, space_kind)
-from jwm.planners.noise import NOISE_KINDS, standard_normal
 from jwm.planners.objective import make_evaluator
 
 __all__ = ["mppi", "MPPIState", "smoothing_matrix"]
@@ -60,7 +60,7 @@ def mppi(model, action_space, *, horizon: int, population: int, iterations: int 
       smoothing: in [0, 1), AR(1) correlation of the noise between steps.
       warm_start: shift the nominal sequence one step forward for the next call.
       discount, value_fn, particles: the objective, see `population_returns`.
-      noise: ``"hash"`` (fast, default) or ``"threefry"``; see `jwm.planners.noise`.
+      noise: ``"hash"`` (fast, default) or ``"threefry"``; see `jwm.noise`.
 
     Returns:
       `Planner` whose ``plan`` returns ``(action, MPPIState, PlanInfo)``.

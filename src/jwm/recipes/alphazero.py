@@ -65,4 +65,5 @@ def _build(env_name: str, config: dict):
 
 ALPHAZERO = Recipe(name="alphazero",
                    algorithm="AlphaZero (true rules, Gumbel search, self-play)",
-                   defaults=DEFAULTS, env_defaults=ENV_DEFAULTS, build=_build)
+                   defaults=DEFAULTS, env_defaults=ENV_DEFAULTS, build=_build,
+                   default_env="pgx:tic_tac_toe")

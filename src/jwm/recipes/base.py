@@ -61,6 +61,7 @@ class Recipe:
       defaults: the settings, a nested dict of JSON values.
       env_defaults: ``{env name: overrides}`` tuned per environment.
       build: ``build(env_name, config) -> Agent``.
+      default_env: the environment of ``jwm <name>`` and of a sweep file without ``env``.
     """
 
     name: str
@@ -68,6 +69,7 @@ class Recipe:
     defaults: dict
     env_defaults: dict
     build: Callable[[str, dict], Any]
+    default_env: str
 
     def config(self, env_name: str, overrides: dict | None = None) -> dict:
         """The defaults, the env's settings, then ``overrides`` (unknown keys are
@@ -91,7 +93,7 @@ def results_record(recipe: Recipe, agent, training, *, seeds: int, seed: int) ->
     import jax
     import numpy as np
 
-    from jwm.runs import device_name
+    from jwm.device import device_name
     from jwm.training.pytrees import flat_metrics, to_json
 
     config = agent.config["recipe"]

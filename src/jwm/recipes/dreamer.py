@@ -64,4 +64,5 @@ def _build(env_name: str, config: dict):
 
 DREAMER = Recipe(name="dreamer",
                  algorithm="Dreamer (RSSM world model, actor-critic in imagination)",
-                 defaults=DEFAULTS, env_defaults=ENV_DEFAULTS, build=_build)
+                 defaults=DEFAULTS, env_defaults=ENV_DEFAULTS, build=_build,
+                 default_env="gymnax:CartPole-v1")

@@ -47,4 +47,5 @@ def _build(env_name: str, config: dict):
 
 MUZERO = Recipe(name="muzero",
                 algorithm="MuZero (learned model, Gumbel MuZero search, self-play)",
-                defaults=DEFAULTS, env_defaults=ENV_DEFAULTS, build=_build)
+                defaults=DEFAULTS, env_defaults=ENV_DEFAULTS, build=_build,
+                default_env="gymnax:CartPole-v1")

@@ -84,4 +84,5 @@ def _build(env_name: str, config: dict):
 
 
 PETS = Recipe(name="pets", algorithm="PETS (CEM-MPC on a probabilistic ensemble, TS)",
-              defaults=DEFAULTS, env_defaults=ENV_DEFAULTS, build=_build)
+              defaults=DEFAULTS, env_defaults=ENV_DEFAULTS, build=_build,
+              default_env="gymnax:Pendulum-v1")

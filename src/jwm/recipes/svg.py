@@ -66,4 +66,5 @@ def _build(env_name: str, config: dict):
 
 
 SVG = Recipe(name="svg", algorithm="SVG (value gradients through a world model, learned value)",
-             defaults=DEFAULTS, env_defaults={}, build=_build)
+             defaults=DEFAULTS, env_defaults={}, build=_build,
+             default_env="gymnax:Pendulum-v1")

@@ -5,10 +5,10 @@ summaries and plots (`SweepResult`)."""
 from jwm import _export_lazily
 
 __all__ = ["Group", "SweepResult", "bootstrap_interval", "check_configs", "grid",
-           "group_configs", "steps_to_threshold", "sweep", "sweep_devices"]
+           "group_configs", "sweep", "sweep_devices"]
 
 _export_lazily(__name__, {
     "configs": ["Group", "check_configs", "grid", "group_configs"],
-    "results": ["SweepResult", "bootstrap_interval", "steps_to_threshold"],
+    "results": ["SweepResult", "bootstrap_interval"],
     "run": ["sweep", "sweep_devices"],
 })

@@ -110,14 +110,13 @@ def recipe_factory(recipe, env_name: str, fixed: dict):
 def sweep_file(path: str, **sweep_options):
     """Runs the sweep of a file: ``(SweepResult, settings)``; ``sweep_options`` go to
     `jwm.sweep` (devices, checkpoint_dir, progress)."""
-    from jwm.cli import DEFAULT_ENVS
     from jwm.recipes import RECIPES
     from jwm.sweeps.configs import grid
     from jwm.sweeps.run import sweep
 
     spec = load_sweep_file(path)
     recipe = RECIPES[spec["agent"]]
-    env_name = spec.get("env") or DEFAULT_ENVS[spec["agent"]]
+    env_name = spec.get("env") or recipe.default_env
     fixed: dict = {}
     for key, value in (spec.get("set") or {}).items():
         fixed = deep_update(fixed, dotted(key, value))

@@ -11,9 +11,10 @@ import os
 
 import numpy as np
 
+from jwm.curves import steps_to_threshold
 from jwm.training.pytrees import to_json
 
-__all__ = ["SweepResult", "bootstrap_interval", "steps_to_threshold"]
+__all__ = ["SweepResult", "bootstrap_interval"]
 
 
 def bootstrap_interval(values, *, level: float = 0.95, resamples: int = 10_000,
@@ -31,11 +32,11 @@ def bootstrap_interval(values, *, level: float = 0.95, resamples: int = 10_000,
     return float(low), float(high)
 
 
-def steps_to_threshold(env_steps, returns, threshold: float) -> float:
-    """The first ``env_steps`` at which ``returns`` (same length) reaches
-    ``threshold``; NaN if it never does."""
-    reached = np.nonzero(np.asarray(returns) >= threshold)[0]
-    return float(np.asarray(env_steps)[reached[0]]) if reached.size else float("nan")
+def _first_reaching(env_steps, returns, threshold: float) -> float:
+    """The env steps at which one seed's curve first reaches ``threshold``, NaN if
+    never (the summary's float form of `jwm.curves.steps_to_threshold`)."""
+    first = steps_to_threshold(env_steps, np.asarray(returns)[None], threshold)["seed_steps"][0]
+    return float("nan") if first is None else float(first)
 
 
 @dataclasses.dataclass
@@ -101,7 +102,7 @@ class SweepResult:
                      "final_return_ci95": [low, high],
                      "best_mean_return": float(np.nanmax(np.mean(returns, 0)))}
             if threshold is not None:
-                steps = [steps_to_threshold(metrics["env_steps"][s], returns[s], threshold)
+                steps = [_first_reaching(metrics["env_steps"][s], returns[s], threshold)
                          for s in range(self.seeds)]
                 reached = [x for x in steps if np.isfinite(x)]
                 entry.update(threshold=threshold, steps_to_threshold=steps,
@@ -119,7 +120,7 @@ class SweepResult:
         `jwm.sweeps.plots`. Only process 0 writes. Returns ``{kind: path}``."""
         import jax
 
-        from jwm.runs import write_json
+        from jwm.atomic import write_json
 
         paths = {"csv": os.path.join(directory, f"{name}.csv"),
                  "jsonl": os.path.join(directory, f"{name}.jsonl"),

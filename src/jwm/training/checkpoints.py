@@ -80,7 +80,7 @@ class RunDirectory:
             raise ValueError(f"checkpoint_dir {self.path!r} holds checkpoints without "
                              f"{RUN_FILE}; it was not written by jwm.train, use another one")
         elif jax.process_index() == 0:
-            from jwm.runs import write_json
+            from jwm.atomic import write_json
 
             write_json(run_file, self.identity)
         options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True,
