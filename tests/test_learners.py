@@ -1,20 +1,26 @@
-"""The core the two imagination learners share (`jwm.imagination.core`): the
-tanh-Gaussian policy head, the percentile return scale, the target critic's EMA, the
-knob checks, and both learners built from one set of knob names."""
+"""What the two imagination learners share: one contract (`jwm.imagination.Learner`:
+init/update/act, one state, one metrics record), networks from `jwm.models.layers`, and
+the core (`jwm.imagination.core`): the tanh-Gaussian policy head, the percentile return
+scale, the target critic's EMA, the knob checks, and one set of knob names."""
+
+import inspect
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import jwm
 from jwm.imagination import actor_critic, value_gradient
-from jwm.imagination.core import (SHARED_KNOBS, ActorCriticState, apply_gradients,
+from jwm.imagination.core import (SHARED_KNOBS, apply_gradients,
                                   check_knobs, clipped_adam, ema, init_state,
                                   reach_weights, return_divisor, return_spread_ema,
                                   tanh_gaussian)
+from jwm.imagination.learner import Learner, LearnerMetrics, LearnerState
 from jwm.models.layers import NormMLP
+from jwm.models.twohot import twohot_bins, twohot_mean
 from jwm.spaces import Box, Discrete
 
 BOX = Box(np.array([-2.0, 0.0]), np.array([3.0, 0.5]), (2,))
@@ -124,7 +130,7 @@ def test_target_critic_follows_the_critic_by_target_tau():
     net = nn.Dense(3)
     tx = clipped_adam(1e-3, 1.0)
     state = init_state(jax.random.key(4), net, net, 2, tx, tx, 1.0)
-    assert isinstance(state, ActorCriticState) and int(state.steps) == 0
+    assert type(state) is LearnerState and int(state.steps) == 0
     jax.tree.map(np.testing.assert_array_equal, state.target_critic, state.critic)
     state = state._replace(target_critic=jax.tree.map(jnp.zeros_like, state.critic))
     zero = jax.tree.map(jnp.zeros_like, state.critic)
@@ -206,7 +212,8 @@ def test_both_learners_trace_through_the_same_knobs():
         ac, vg = _learners(**knobs)
         s_ac, m_ac = ac.update(ac.init(jax.random.key(0)), model, params, starts,
                                jax.random.key(1))
-        s_vg, i_vg = vg.update(vg.init(jax.random.key(0)), params, starts, jax.random.key(1))
+        s_vg, i_vg = vg.update(vg.init(jax.random.key(0)), model, params, starts,
+                               jax.random.key(1))
         return s_ac, m_ac, s_vg, i_vg
 
     s_ac, m_ac, s_vg, i_vg = jax.eval_shape(run, jnp.array([1e-3, 1e-2]))
@@ -237,3 +244,176 @@ def test_norm_mlp_takes_a_tuple_of_widths():
     assert q["out"]["kernel"].shape == (6, 2)
     with pytest.raises(ValueError, match="layers"):
         jax.eval_shape(NormMLP((8,), 1, 2).init, jax.random.key(0), x)
+
+
+# ---------------------------------------------------------------------------------
+# One learner contract: both builders return a `Learner`, trained and acted with by
+# the same calls.
+
+PENDULUM = jwm.envs.make("gymnax:Pendulum-v1")
+TINY = dict(horizon=2, actor_hidden_sizes=(8,), critic_hidden_sizes=(8,))
+
+
+def _contract_case(name):
+    """``(learner, model, model_params, start_latents [4, ...])`` of a tiny learner on
+    Pendulum: Dreamer's over an RSSM's features, SVG's in one member of an ensemble."""
+    obs = jax.random.normal(jax.random.key(2), (4, 3))
+    if name == "actor_critic":
+        model = jwm.models.rssm_model(PENDULUM.observation_space, PENDULUM.action_space,
+                                      deter=8, hidden=8, stoch=2, classes=2, blocks=1,
+                                      units=8, layers=1, num_bins=5)
+        learner = actor_critic(model.features, model.feature_dim, PENDULUM.action_space,
+                               num_bins=5, **TINY)
+    else:
+        ensemble = jwm.models.ensemble_model(PENDULUM.observation_space,
+                                             PENDULUM.action_space, ensemble_size=2,
+                                             particles=2, hidden_sizes=(8,))
+        model = jwm.models.member_model(ensemble)
+        learner = value_gradient(model, PENDULUM.observation_space, PENDULUM.action_space,
+                                 **TINY)
+    params = model.init(jax.random.key(0))
+    return learner, model, params, jax.vmap(model.encode, (None, 0))(params, obs)
+
+
+@pytest.fixture(scope="module", params=["actor_critic", "value_gradient"])
+def contract_case(request):
+    return request.param, _contract_case(request.param)
+
+
+def _parameter_names(fn):
+    return [(p.name, p.default) for p in inspect.signature(fn).parameters.values()]
+
+
+def test_both_learners_keep_one_contract(contract_case):
+    name, (learner, model, params, starts) = contract_case
+    empty = inspect.Parameter.empty
+    assert type(learner) is Learner
+    assert _parameter_names(learner.init) == [("key", empty)]
+    assert _parameter_names(learner.update) == [
+        ("state", empty), ("model", empty), ("model_params", empty),
+        ("start_latents", empty), ("key", empty), ("start_weights", None)]
+    assert _parameter_names(learner.act) == [("actor_params", empty), ("inputs", empty),
+                                             ("key", empty), ("deterministic", False)]
+    assert _parameter_names(learner.actor_loss) == [
+        ("actor_params", empty), ("state", empty), ("model", empty),
+        ("model_params", empty), ("start_latents", empty), ("key", empty),
+        ("start_weights", None)]
+    assert (learner.model is model) == (name == "value_gradient")
+
+    traces = []
+
+    @jax.jit
+    def update(state, key):
+        traces.append(key)                  # runs once per compilation
+        return learner.update(state, model, params, starts, key)
+
+    state = learner.init(jax.random.key(1))
+    assert type(state) is LearnerState and int(state.steps) == 0
+    for i in range(3):
+        state, metrics = update(state, jax.random.key(10 + i))
+    # The state update returns has init's types, so the update compiles once.
+    assert len(traces) == 1 and update._cache_size() == 1
+    assert int(state.steps) == 3
+
+    assert type(metrics) is LearnerMetrics
+    for field in LearnerMetrics._fields[:-1]:
+        value = getattr(metrics, field)
+        assert value.shape == () and bool(jnp.isfinite(value)), field
+    assert float(metrics.actor_grad_norm) > 0 and float(metrics.critic_grad_norm) > 0
+    assert float(metrics.return_scale) == float(state.return_scale)
+    # The last imagined latents have the starts' structure and shapes.
+    assert (jax.tree.structure(metrics.last_latents) == jax.tree.structure(starts))
+    for got, start in zip(jax.tree.leaves(metrics.last_latents), jax.tree.leaves(starts)):
+        assert got.shape == start.shape and got.dtype == start.dtype
+
+    inputs = jax.vmap(learner.inputs)(starts)                            # [4, *I]
+    for deterministic in (False, True):
+        actions = learner.act(state.actor, inputs, jax.random.key(3), deterministic)
+        assert actions.shape == (4, 1)
+        assert bool((actions >= -2.0).all()) and bool((actions <= 2.0).all())
+    assert learner.act(state.actor, inputs[0], jax.random.key(3)).shape == (1,)
+    assert learner.value(state.critic, inputs).shape == (4,)
+    unit = learner.distribution(state.actor, inputs).sample(seed=jax.random.key(4))
+    assert unit.shape == (4, 1) and bool((jnp.abs(unit) <= 1.0).all())
+
+
+def test_the_actor_loss_gradient_is_the_actor_step_of_update(contract_case):
+    _, (learner, model, params, starts) = contract_case
+    state, key = learner.init(jax.random.key(1)), jax.random.key(5)
+    weights = jnp.array([1.0, 0.0, 1.0, 0.5])
+
+    @jax.jit
+    def both(state):
+        grads = jax.grad(learner.actor_loss)(state.actor, state, model, params, starts, key,
+                                             weights)
+        loss = learner.actor_loss(state.actor, state, model, params, starts, key, weights)
+        _, metrics = learner.update(state, model, params, starts, key, weights)
+        _, unweighted = learner.update(state, model, params, starts, key)
+        _, ones = learner.update(state, model, params, starts, key, jnp.ones(4))
+        return optax.global_norm(grads), loss, metrics, unweighted, ones
+
+    norm, loss, metrics, unweighted, ones = both(state)
+    np.testing.assert_allclose(norm, metrics.actor_grad_norm, rtol=1e-5)
+    np.testing.assert_allclose(loss, metrics.actor_loss, rtol=1e-6)
+    # Weights of 1 are the default; a start of weight 0 is not learned from.
+    jax.tree.map(np.testing.assert_array_equal, ones, unweighted)
+    assert float(metrics.actor_loss) != float(unweighted.actor_loss)
+
+
+def _norm_mlps(name, learner):
+    """The `NormMLP`s the learner is documented to build: ``(actor, critic)``."""
+    if name == "actor_critic":
+        return (NormMLP((8,), None, 2), NormMLP((8,), None, 5, zero_out=True))
+    plain = dict(norm=False, activation=learner.config["activation"], flatten=False)
+    return (NormMLP((8,), None, 2, out_scale=1e-4, **plain), NormMLP((8,), None, 1, **plain))
+
+
+def test_each_learners_networks_come_from_models_layers(contract_case):
+    name, (learner, model, params, starts) = contract_case
+    actor_net, critic_net = _norm_mlps(name, learner)
+    inputs = jax.vmap(learner.inputs)(starts)
+    key = jax.random.key(6)
+    k_actor, k_critic = jax.random.split(key)
+    x = jnp.zeros(inputs.shape[1:], jnp.float32)
+    state = learner.init(key)
+    # The same parameters, bit for bit, from the same keys...
+    jax.tree.map(np.testing.assert_array_equal, state.actor, actor_net.init(k_actor, x))
+    jax.tree.map(np.testing.assert_array_equal, state.critic, critic_net.init(k_critic, x))
+    # ... and the same functions of them.
+    critic = jax.tree.map(lambda p: p + 0.1, state.critic)             # off the zero init
+    out = critic_net.apply(critic, inputs)
+    expected = (twohot_mean(out, twohot_bins(5)) if name == "actor_critic" else out[..., 0])
+    np.testing.assert_allclose(learner.value(critic, inputs), expected, rtol=1e-6)
+
+
+def test_the_old_per_learner_records_are_gone():
+    for old in ("ActorCritic", "ActorCriticMetrics", "ActorCriticState", "ValueGradient",
+                "ValueGradientInfo"):
+        assert not hasattr(jwm.imagination, old), old
+    import jwm.imagination.value_gradient as vg_module
+    assert not hasattr(vg_module, "_MLP")
+
+
+def test_norm_mlp_without_norm_is_a_plain_mlp_with_flax_names():
+    x = jax.random.normal(jax.random.key(0), (3, 2, 5))
+    plain = NormMLP((8, 6), None, 2, norm=False, activation="elu", flatten=False)
+    p = jax.jit(plain.init)(jax.random.key(1), x)
+    assert sorted(p["params"]) == ["Dense_0", "Dense_1", "Dense_2"]
+    assert {k: v["kernel"].shape for k, v in p["params"].items()} == {
+        "Dense_0": (5, 8), "Dense_1": (8, 6), "Dense_2": (6, 2)}
+    w = p["params"]
+    h = jax.nn.elu(x @ w["Dense_0"]["kernel"] + w["Dense_0"]["bias"])
+    h = jax.nn.elu(h @ w["Dense_1"]["kernel"] + w["Dense_1"]["bias"])
+    np.testing.assert_allclose(plain.apply(p, x), h @ w["Dense_2"]["kernel"]
+                               + w["Dense_2"]["bias"], rtol=1e-5, atol=1e-6)
+    # Flattening the leading axes is the same function, up to rounding.
+    flat = NormMLP((8, 6), None, 2, norm=False, activation="elu")
+    np.testing.assert_allclose(flat.apply(p, x), plain.apply(p, x), rtol=1e-6, atol=1e-7)
+    # out_scale: a truncated normal of variance out_scale / fan_in.
+    wide = NormMLP((400,), None, 300, out_scale=1e-2)
+    kernel = jax.jit(wide.init)(jax.random.key(2), x)["params"]["out"]["kernel"]
+    np.testing.assert_allclose(float(jnp.std(kernel)), 0.1 / 20, rtol=0.05)
+    for bad, match in ((dict(activation="gelu"), "activation"),
+                       (dict(zero_out=True, out_scale=1e-4), "out_scale")):
+        with pytest.raises(ValueError, match=match):
+            jax.eval_shape(NormMLP((8,), None, 2, **bad).init, jax.random.key(0), x)

@@ -41,8 +41,8 @@ def _actor_grad_fn(learner, key=jax.random.key(1)):
     @jax.jit
     def grad(model_params, latents):
         state = learner.init(jax.random.key(0))
-        grads = jax.grad(lambda p: learner.actor_loss(p, state, model_params, latents, key)[0])(
-            state.actor)
+        grads = jax.grad(lambda p: learner.actor_loss(p, state, learner.model, model_params,
+                                                      latents, key))(state.actor)
         return jnp.concatenate([jnp.ravel(g) for g in jax.tree.leaves(grads)])
 
     return lambda model_params, latents: np.asarray(grad(model_params, latents))
@@ -229,7 +229,7 @@ def test_actions_stay_in_the_box_even_for_nan_observations():
     obs = jax.random.normal(jax.random.key(1), (64, 2)) * 100
     obs = obs.at[:3].set(jnp.nan)
     for deterministic in (False, True):
-        a = learner.act(state, obs, jax.random.key(2), deterministic)
+        a = learner.act(state.actor, obs, jax.random.key(2), deterministic)
         assert a.shape == (64, 1) and bool(jnp.isfinite(a).all())
         assert float(a.min()) >= -2.0 and float(a.max()) <= 3.0
         np.testing.assert_array_equal(a[:3], 0.5)

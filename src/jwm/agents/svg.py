@@ -4,7 +4,8 @@ value gradients through the model, evaluate; the whole run one pure function.
 Each round: one episode in the real environment with the stochastic policy (uniform
 random actions in the warm-up rounds), its transitions into the buffer, a refit of the
 learned model on the whole buffer (`jwm.models.fit`), ``updates_per_episode`` SVG
-updates (`jwm.imagination.svg`) from start states drawn from the buffer, and an
+updates of the learner (`jwm.imagination.value_gradient`, through the one `Learner`
+interface) from start states drawn from the buffer, and an
 evaluation of the deterministic policy over ``eval_episodes`` fresh episodes. A round
 is the `Agent`'s iteration.
 
@@ -80,9 +81,10 @@ def svg(env, model, learner, *, episodes: int = 20, random_episodes: int = 1,
       model: the model to fit, a learned `EnsembleModel` (`jwm.models.ensemble_model`
         or `mlp_model`); or a fixed `WorldModel` such as `jwm.models.true_model(env)`,
         which is used as is.
-      learner: a `jwm.imagination.value_gradient` learner built on the model it
-        imagines in: `jwm.models.member_model` of ``model`` for a learned one (same
-        parameters), ``model`` itself otherwise.
+      learner: a `jwm.imagination.Learner` whose ``model`` is the model it imagines
+        in and whose ``act`` reads observations, as `jwm.imagination.value_gradient`
+        builds it: on `jwm.models.member_model` of ``model`` for a learned one (same
+        parameters), on ``model`` itself otherwise.
       episodes: K, rounds of a full run (``agent.iterations``), warm-up included.
       random_episodes: warm-up rounds that collect with uniformly random actions (at
         least 1 for a learned model, whose first fit needs data).
@@ -113,10 +115,11 @@ def svg(env, model, learner, *, episodes: int = 20, random_episodes: int = 1,
     if hasattr(env.action_space, "n"):
         raise TypeError(f"{name}: SVG needs a continuous (Box) action space, got "
                         f"{env.action_space!r}")
-    for field in ("init", "update", "act", "model"):
-        if not hasattr(learner, field):
-            raise TypeError(f"{name}: learner must be a jwm.imagination.value_gradient(...) "
-                            f"record, got {type(learner).__name__}")
+    if not all(callable(getattr(learner, f, None)) for f in ("init", "update", "act")) or (
+            getattr(learner, "model", None) is None):
+        raise TypeError(f"{name}: learner must be a jwm.imagination.Learner that imagines "
+                        f"in a model of its own (jwm.imagination.value_gradient(...)), got "
+                        f"{type(learner).__name__}")
     learned = getattr(model, "obs_dim", None) is not None and hasattr(model, "features")
     if learned:
         check_spaces(name, env, model)
@@ -141,11 +144,11 @@ def svg(env, model, learner, *, episodes: int = 20, random_episodes: int = 1,
         k_random, k_policy = jax.random.split(key)
         # One traced body serves warm-up and policy rounds: the choice is data.
         return jnp.where(is_random, action_space.sample(k_random),
-                         learner.act(learner_state, obs, k_policy))
+                         learner.act(learner_state.actor, obs, k_policy))
 
     explorer = stateless_policy(explore_act)
     policy = stateless_policy(lambda learner_state, obs, key: learner.act(
-        learner_state, obs, key, deterministic=True))
+        learner_state.actor, obs, key, deterministic=True))
     imagine_in = learner.model
 
     def resets(model_params, key):
@@ -197,7 +200,8 @@ def svg(env, model, learner, *, episodes: int = 20, random_episodes: int = 1,
             learner_state, pool = carry
             k_starts, k_update = jax.random.split(k)
             starts = starts_from(model_params, contents, pool, k_starts)
-            learner_state, info = learner.update(learner_state, model_params, starts, k_update)
+            learner_state, info = learner.update(learner_state, imagine_in, model_params,
+                                                 starts, k_update)
             pool = pool if learned else info.last_latents
             return (learner_state, pool), info._replace(last_latents=())
 

@@ -15,15 +15,15 @@ mix the imagined rewards with the critic's values. Then
   baseline.
 
 Every imagined step is weighted by the model's cumulative discount, so nothing after
-an imagined termination is learned from. The state, the tanh-Gaussian head, the return
-scale, the target critic's EMA and the knob checks are `jwm.imagination.core`'s,
-shared with `jwm.imagination.value_gradient`.
+an imagined termination is learned from. The learner is a `jwm.imagination.Learner`,
+the interface it shares with `jwm.imagination.value_gradient`; so are the
+tanh-Gaussian head, the return scale, the target critic's EMA and the knob checks
+(`jwm.imagination.core`), and the networks (`jwm.models.layers.NormMLP`).
 """
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable
 
 import distrax
 import jax
@@ -31,56 +31,19 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jwm.keys import with_typed_key
-from jwm.imagination.core import (ActorCriticState, apply_gradients, check_knobs,
-                                  check_int, clipped_adam, init_state, reach_weights,
-                                  return_divisor, return_spread_ema, tanh_gaussian)
+from jwm.imagination.core import (apply_gradients, check_int, check_knobs, clipped_adam,
+                                  init_state, reach_weights, return_divisor,
+                                  return_spread_ema, tanh_gaussian)
+from jwm.imagination.learner import Learner, LearnerMetrics, LearnerState
 from jwm.imagination.returns import lambda_returns
 from jwm.imagination.rollout import imagine
 from jwm.models.layers import NormMLP
+from jwm.keys import with_typed_key
 from jwm.models.twohot import twohot_bins, twohot_loss, twohot_mean
 
-__all__ = ["ActorCritic", "ActorCriticState", "ActorCriticMetrics", "actor_critic",
-           "GRADIENTS"]
+__all__ = ["GRADIENTS", "actor_critic"]
 
 GRADIENTS = ("auto", "dynamics", "reinforce")
-
-
-class ActorCriticMetrics(NamedTuple):
-    """Scalars of one update (means over the weighted imagined steps)."""
-
-    actor_loss: jax.Array
-    critic_loss: jax.Array
-    entropy: jax.Array
-    imagined_return: jax.Array
-    value: jax.Array
-    return_scale: jax.Array
-    actor_grad_norm: jax.Array
-
-
-@dataclasses.dataclass(frozen=True)
-class ActorCritic:
-    """The actor-critic as pure functions.
-
-    Attributes:
-      init: ``init(key) -> ActorCriticState``.
-      update: ``update(state, model, model_params, start_latents, key, start_weights=None)
-        -> (state, ActorCriticMetrics)``; ``start_latents`` leaves ``[B, ...]``,
-        ``start_weights [B]`` (e.g. 0 for terminal starts; default 1).
-      act: ``act(actor_params, features [..., F], key, deterministic=False) -> action``
-        in the env's units (int for Discrete, inside the bounds for a Box).
-      value: ``value(critic_params, features [..., F]) -> [...]``.
-      distribution: ``distribution(actor_params, features) -> distrax distribution``
-        over actions in ``[-1, 1]`` (Box) or indices (Discrete).
-      config: the hyperparameters.
-    """
-
-    init: Callable
-    update: Callable
-    act: Callable
-    value: Callable
-    distribution: Callable
-    config: dict
 
 
 def actor_critic(features: Callable[[Any], jax.Array], feature_dim: int, action_space, *,
@@ -89,11 +52,13 @@ def actor_critic(features: Callable[[Any], jax.Array], feature_dim: int, action_
                  entropy_coef: float = 3e-4, actor_lr: float = 1e-4, critic_lr: float = 1e-4,
                  grad_clip: float = 100.0, target_tau: float = 0.02, scale_rate: float = 0.01,
                  gradient: str = "auto", num_bins: int = 255,
-                 min_std: float = 0.1) -> ActorCritic:
+                 min_std: float = 0.1) -> Learner:
     """Builds Dreamer's actor-critic over a model's latent features.
 
     The knobs shared with `value_gradient` are checked by
-    `jwm.imagination.core.check_knobs`.
+    `jwm.imagination.core.check_knobs`. The `Learner`'s input is the latent's
+    features (``inputs`` is ``features``), and it imagines in whatever model its
+    ``update`` is given (``model`` is None).
 
     Args:
       features: ``features(latent) -> [..., F]``, e.g. ``RSSMModel.features``.
@@ -113,6 +78,11 @@ def actor_critic(features: Callable[[Any], jax.Array], feature_dim: int, action_
       num_bins: two-hot bins of the critic.
       min_std: floor of the Gaussian policy's standard deviation (before tanh); the
         std is ``(1 - min_std) sigmoid(raw + 2) + min_std``.
+
+    Returns:
+      a `Learner` whose ``act`` reads features ``[..., F]``: for a `Box`, a
+      tanh-Gaussian sample kept ``1e-6`` inside the bounds, or the mode; for a
+      `Discrete` space, a draw from the softmax mixed with 1% uniform, or its argmax.
     """
     config = dict(locals())             # first, while only the arguments are bound
     for arg in ("features", "feature_dim", "action_space"):
@@ -146,8 +116,8 @@ def actor_critic(features: Callable[[Any], jax.Array], feature_dim: int, action_
     actor_tx = clipped_adam(actor_lr, grad_clip, eps=1e-5)
     critic_tx = clipped_adam(critic_lr, grad_clip, eps=1e-5)
 
-    def distribution(actor_params, feat):
-        out = actor_net.apply(actor_params, feat)
+    def distribution(actor_params, inputs):
+        out = actor_net.apply(actor_params, inputs)
         if discrete:
             # 1% uniform mixture keeps every action's probability, and REINFORCE's
             # log-probabilities, bounded away from 0.
@@ -155,8 +125,8 @@ def actor_critic(features: Callable[[Any], jax.Array], feature_dim: int, action_
             return distrax.Categorical(probs=probs)
         return head.distribution(out)
 
-    def act(actor_params, feat, key, deterministic=False):
-        dist = distribution(actor_params, feat)
+    def act(actor_params, inputs, key, deterministic=False):
+        dist = distribution(actor_params, inputs)
         if discrete:
             # A non-finite latent (a diverged model) must still give a valid action:
             # NaN probabilities fall back to uniform, whose mode is action 0.
@@ -171,8 +141,8 @@ def actor_critic(features: Callable[[Any], jax.Array], feature_dim: int, action_
         # Keep tanh samples off +-1 exactly, where the log-density is infinite.
         return head.to_box(jnp.clip(dist.sample(seed=key), -1.0 + 1e-6, 1.0 - 1e-6))
 
-    def value(critic_params, feat):
-        return twohot_mean(critic_net.apply(critic_params, feat), bins)
+    def value(critic_params, inputs):
+        return twohot_mean(critic_net.apply(critic_params, inputs), bins)
 
     def init(key):
         return init_state(key, actor_net, critic_net, feature_dim, actor_tx, critic_tx, 0.0)
@@ -232,15 +202,19 @@ def actor_critic(features: Callable[[Any], jax.Array], feature_dim: int, action_
         slow_values = value(state.target_critic, critic_feat)
         critic_loss = jnp.mean(weights * (twohot_loss(logits, sg(returns), bins)
                                           + twohot_loss(logits, slow_values, bins)))
-        metrics = ActorCriticMetrics(
+        metrics = LearnerMetrics(
             actor_loss=actor_loss, critic_loss=critic_loss,
+            imagined_return=jnp.mean(returns[:, 0]),
             entropy=jnp.mean(weights * ent) / jnp.mean(weights),
-            imagined_return=jnp.mean(returns[:, 0]), value=jnp.mean(values[:, 0]),
-            return_scale=scale, actor_grad_norm=jnp.zeros(()))
+            value=jnp.mean(values[:, 0]), return_scale=scale,
+            actor_grad_norm=jnp.zeros(()), critic_grad_norm=jnp.zeros(()),
+            last_latents=jax.tree.map(lambda x: x[:, -1], traj.latents))
         return actor_loss + critic_loss, (metrics, scale)
 
-    def update(state: ActorCriticState, model, model_params, start_latents, key,
-               start_weights=None):
+    def losses_inputs(actor_params, model, model_params, start_latents, key, start_weights):
+        """What `losses` reads besides the networks: the rollout's arguments for the
+        dynamics gradient (it imagines inside the differentiated function), the
+        trajectory itself for REINFORCE; and the starts' weights ``[B]``."""
         batch = jax.tree.leaves(start_latents)[0].shape[0]
         if start_weights is None:
             start_weights = jnp.ones((batch,), jnp.float32)
@@ -249,15 +223,33 @@ def actor_critic(features: Callable[[Any], jax.Array], feature_dim: int, action_
         inputs = (model, model_params, start_latents, key)
         if gradient == "reinforce":
             # REINFORCE needs no gradient through the rollout: imagine once, outside.
-            inputs = jax.lax.stop_gradient(rollout(state.actor, *inputs))
+            inputs = jax.lax.stop_gradient(rollout(actor_params, *inputs))
+        return inputs, jnp.asarray(start_weights, jnp.float32)
+
+    def update(state: LearnerState, model, model_params, start_latents, key,
+               start_weights=None):
+        inputs, weights = losses_inputs(state.actor, model, model_params, start_latents, key,
+                                        start_weights)
         grads, (metrics, scale) = jax.grad(losses, has_aux=True)(
-            (state.actor, state.critic), state, inputs, jnp.asarray(start_weights, jnp.float32))
+            (state.actor, state.critic), state, inputs, weights)
         new_state = apply_gradients(state, grads[0], grads[1], actor_tx, critic_tx,
                                     target_tau=target_tau, return_scale=scale)
-        return new_state, metrics._replace(actor_grad_norm=optax.global_norm(grads[0]))
+        return new_state, metrics._replace(actor_grad_norm=optax.global_norm(grads[0]),
+                                           critic_grad_norm=optax.global_norm(grads[1]))
+
+    def actor_loss(actor_params, state: LearnerState, model, model_params, start_latents,
+                   key, start_weights=None):
+        # The critic's loss does not depend on the actor's parameters, so the gradient
+        # of the actor's part alone is the actor's step of `update`.
+        inputs, weights = losses_inputs(actor_params, model, model_params, start_latents,
+                                        key, start_weights)
+        _, (metrics, _) = losses((actor_params, state.critic), state, inputs, weights)
+        return metrics.actor_loss
 
     config["gradient"] = gradient
-    return ActorCritic(init=with_typed_key(init, 0, where=f"{name}.init"),
-                       update=with_typed_key(update, 4, where=f"{name}.update"),
-                       act=with_typed_key(act, 2, where=f"{name}.act"), value=value,
-                       distribution=distribution, config=config)
+    return Learner(init=with_typed_key(init, 0, where=f"{name}.init"),
+                   update=with_typed_key(update, 4, where=f"{name}.update"),
+                   act=with_typed_key(act, 2, where=f"{name}.act"), value=value,
+                   distribution=distribution,
+                   actor_loss=with_typed_key(actor_loss, 5, where=f"{name}.actor_loss"),
+                   inputs=features, model=None, config=config)

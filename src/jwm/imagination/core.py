@@ -1,5 +1,6 @@
-"""What the imagination learners share: their state, the tanh-Gaussian policy head,
-the percentile return scale, the EMA of the critic, and the checks of their knobs.
+"""What the imagination learners share besides their interface (`jwm.imagination.learner`):
+the tanh-Gaussian policy head, the percentile return scale, the EMA of the critic, the
+state's first value and its optimiser step, and the checks of their knobs.
 
 Both `jwm.imagination.actor_critic` (Dreamer's, two-hot critic on latent features)
 and `jwm.imagination.value_gradient` (SVG, squared-error critic on observations)
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
-from typing import Any, Callable, NamedTuple
+from typing import Callable
 
 import distrax
 import flax.linen as nn
@@ -35,38 +36,14 @@ import numpy as np
 import optax
 
 from jwm.checks import check_int, check_real
+from jwm.imagination.learner import LearnerState
 
-__all__ = ["ActorCriticState", "SHARED_KNOBS", "STD_PARAMETERISATIONS", "TanhGaussian",
+__all__ = ["SHARED_KNOBS", "STD_PARAMETERISATIONS", "TanhGaussian",
            "apply_gradients", "check_int", "check_knobs", "check_sizes",
            "clipped_adam", "ema", "init_state", "reach_weights", "return_divisor",
            "return_spread_ema", "tanh_gaussian"]
 
 STD_PARAMETERISATIONS = ("sigmoid", "softplus")
-
-
-class ActorCriticState(NamedTuple):
-    """What an imagination learner learns (both learners' state).
-
-    Attributes:
-      actor, critic: flax variables of the policy and the value network.
-      target_critic: the EMA of ``critic`` (step ``target_tau`` per update).
-        `actor_critic` pulls its critic towards it; `value_gradient`'s returns
-        bootstrap from it.
-      actor_opt, critic_opt: optax states.
-      return_scale: float32 ``[]``, the running spread of the returns
-        (`return_spread_ema`). `actor_critic` keeps the plain EMA (from 0) and divides
-        by ``max(1, return_scale)``; `value_gradient` keeps it floored at 1 (from 1)
-        and divides by it.
-      steps: int32 ``[]``, updates done.
-    """
-
-    actor: Any
-    critic: Any
-    target_critic: Any
-    actor_opt: Any
-    critic_opt: Any
-    return_scale: jax.Array
-    steps: jax.Array
 
 
 # ---------------------------------------------------------------------------------
@@ -279,30 +256,30 @@ def clipped_adam(lr, grad_clip, eps: float = 1e-8) -> optax.GradientTransformati
 
 def init_state(key: jax.Array, actor_net: nn.Module, critic_net: nn.Module, in_dim: int,
                actor_tx: optax.GradientTransformation, critic_tx: optax.GradientTransformation,
-               return_scale: float) -> ActorCriticState:
+               return_scale: float) -> LearnerState:
     """Fresh networks on an ``[in_dim]`` input, their optimiser states, the target
     critic equal to the critic, ``return_scale`` and 0 steps."""
     k_actor, k_critic = jax.random.split(key)
     x = jnp.zeros((in_dim,), jnp.float32)
     actor = actor_net.init(k_actor, x)
     critic = critic_net.init(k_critic, x)
-    return ActorCriticState(actor=actor, critic=critic, target_critic=critic,
+    return LearnerState(actor=actor, critic=critic, target_critic=critic,
                             actor_opt=actor_tx.init(actor), critic_opt=critic_tx.init(critic),
                             return_scale=jnp.full((), return_scale, jnp.float32),
                             steps=jnp.zeros((), jnp.int32))
 
 
-def apply_gradients(state: ActorCriticState, actor_grads, critic_grads,
+def apply_gradients(state: LearnerState, actor_grads, critic_grads,
                     actor_tx: optax.GradientTransformation,
                     critic_tx: optax.GradientTransformation, *, target_tau,
-                    return_scale: jax.Array) -> ActorCriticState:
+                    return_scale: jax.Array) -> LearnerState:
     """One optimiser step of the actor and of the critic, then the target critic's EMA
     towards the new critic; stores ``return_scale`` and counts the step."""
     actor_updates, actor_opt = actor_tx.update(actor_grads, state.actor_opt, state.actor)
     critic_updates, critic_opt = critic_tx.update(critic_grads, state.critic_opt, state.critic)
     actor = optax.apply_updates(state.actor, actor_updates)
     critic = optax.apply_updates(state.critic, critic_updates)
-    return ActorCriticState(actor=actor, critic=critic,
+    return LearnerState(actor=actor, critic=critic,
                             target_critic=ema(state.target_critic, critic, target_tau),
                             actor_opt=actor_opt, critic_opt=critic_opt,
                             return_scale=return_scale, steps=state.steps + 1)

@@ -8,120 +8,39 @@ differentiable function of the policy parameters: through the rewards, through t
 model's dynamics from each action to every later state, and through the value of the
 states reached (the "value gradient", as in Heess et al., 2015, SVG(H) with a learned
 terminal value). The critic regresses the value of imagined states on the same
-lambda-returns, computed with a slowly moving (EMA) copy of itself. The state, the
-policy head, the return scale and the knob checks are `jwm.imagination.core`'s,
-shared with `jwm.imagination.actor_critic`.
+lambda-returns, computed with a slowly moving (EMA) copy of itself.
 
-The learner is a record of pure functions in the optax style: ``init`` and ``update``
-(one actor and one critic gradient step from a batch of start states), plus ``act``.
-The policy acts on *observations*, so the same network drives the real environment;
-``observe`` maps a model latent to the observation the policy sees.
+The learner is a `jwm.imagination.Learner`, the interface it shares with
+`jwm.imagination.actor_critic`; so are the policy head, the return scale and the knob
+checks (`jwm.imagination.core`), and the networks (`jwm.models.layers.NormMLP`,
+plain: no LayerNorm). The policy acts on *observations*, so the same network drives
+the real environment; ``observe`` (the learner's ``inputs``) maps a model latent to
+the observation the policy sees.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import types
-from typing import Any, Callable, NamedTuple
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jwm.keys import with_typed_key
-from jwm.imagination.core import (ActorCriticState, apply_gradients, check_knobs,
-                                  clipped_adam, init_state, reach_weights, return_divisor,
-                                  return_spread_ema, tanh_gaussian)
+from jwm.imagination.core import (apply_gradients, check_knobs, clipped_adam, init_state,
+                                  reach_weights, return_divisor, return_spread_ema,
+                                  tanh_gaussian)
+from jwm.imagination.learner import Learner, LearnerMetrics, LearnerState
 from jwm.imagination.returns import lambda_returns
 from jwm.imagination.rollout import imagine
-from jwm.models.ensemble import _ACTIVATIONS
+from jwm.keys import with_typed_key
+from jwm.models.layers import ACTIVATIONS, NormMLP
 
-__all__ = ["ValueGradient", "ValueGradientInfo", "value_gradient"]
+__all__ = ["value_gradient"]
 
-
-class _MLP(nn.Module):
-    """``[..., in] -> [..., out]``; a plain MLP."""
-
-    hidden_sizes: tuple[int, ...]
-    out_dim: int
-    activation: str
-    zero_last: bool = False
-
-    @nn.compact
-    def __call__(self, x):
-        act = _ACTIVATIONS[self.activation]
-        for width in self.hidden_sizes:
-            x = act(nn.Dense(width)(x))
-        # A near-zero last layer starts the policy near the centre of the action box
-        # with its initial spread everywhere, not at a random, possibly saturated, tanh
-        # (not exactly zero, which would zero every other layer's first gradient).
-        init = (nn.initializers.variance_scaling(1e-4, "fan_in", "truncated_normal")
-                if self.zero_last else nn.initializers.lecun_normal())
-        return nn.Dense(self.out_dim, kernel_init=init)(x)
-
-
-class ValueGradientInfo(NamedTuple):
-    """What one `ValueGradient.update` measured (scalars, but ``last_latents``).
-
-    Attributes:
-      actor_loss: minus the mean imagined lambda-return, minus the entropy bonus.
-      critic_loss: mean squared error of the value against the lambda-returns (halved).
-      imagined_return: mean lambda-return of the start states.
-      entropy: mean estimate of the policy's entropy (``-log pi(a|s)`` of the samples).
-      actor_grad_norm, critic_grad_norm: global norms before clipping.
-      value: mean value of the imagined states.
-      last_latents: pytree ``[B, ...]``, the latents the imagined trajectories
-        reached; a caller may continue from them (the agent does, with a fixed model).
-    """
-
-    actor_loss: jax.Array
-    critic_loss: jax.Array
-    imagined_return: jax.Array
-    entropy: jax.Array
-    actor_grad_norm: jax.Array
-    critic_grad_norm: jax.Array
-    value: jax.Array
-    last_latents: Any
-
-
-@dataclasses.dataclass(frozen=True)
-class ValueGradient:
-    """A value-gradient learner as pure functions.
-
-    Attributes:
-      init: ``init(key) -> ActorCriticState`` (``return_scale`` starts at 1 and stays
-        floored at 1).
-      update: ``update(state, model_params, start_latents, key) -> (ActorCriticState,
-        ValueGradientInfo)``: one gradient step of the actor and of the critic, then
-        the EMA of the target. ``start_latents`` is a pytree of latents with a leading
-        ``[B]`` axis, e.g. ``jax.vmap(model.encode, (None, 0))(model_params,
-        observations)`` (environment states for the true model), or an earlier
-        ``last_latents``.
-      act: ``act(state, obs [*obs_shape], key, deterministic=False) -> action
-        [*action_shape]``: a sample of the policy, or its mode (``tanh`` of the mean)
-        when ``deterministic`` (a Python bool). Always inside the action box.
-      actor_loss: ``actor_loss(actor_params, state, model_params, start_latents, key) ->
-        (loss, (Imagined, returns [B, H], values [B, H + 1], entropy [B, H]))``, the
-        differentiable objective ``update`` descends; exposed to inspect gradients.
-      value: ``value(critic_params, obs [..., *obs_shape]) -> [...]``.
-      model: the `WorldModel` it imagines in.
-      observe: ``observe(latent) -> obs [*obs_shape]``.
-      horizon, discount: the imagination settings.
-      config: the hyperparameters.
-    """
-
-    init: Callable[[jax.Array], ActorCriticState]
-    update: Callable[..., tuple[ActorCriticState, ValueGradientInfo]]
-    act: Callable[..., jax.Array]
-    actor_loss: Callable[..., Any]
-    value: Callable[[Any, jax.Array], jax.Array]
-    model: Any
-    observe: Callable[[Any], jax.Array]
-    horizon: int
-    discount: float
-    config: dict
+# The actor's output layer starts tiny (`NormMLP`'s ``out_scale``): the policy starts
+# near the centre of the box with its initial spread.
+_ACTOR_OUT_SCALE = 1e-4
 
 
 def value_gradient(model, observation_space, action_space, *, horizon: int = 10,
@@ -130,7 +49,7 @@ def value_gradient(model, observation_space, action_space, *, horizon: int = 10,
                    activation: str = "elu", actor_lr: float = 3e-4, critic_lr: float = 1e-3,
                    grad_clip: float = 100.0, entropy_coef: float = 1e-3,
                    init_std: float = 1.0, min_std: float = 0.05, target_tau: float = 0.02,
-                   scale_rate: float = 0.01) -> ValueGradient:
+                   scale_rate: float = 0.01) -> Learner:
     """Builds a value-gradient (SVG) learner.
 
     The knobs shared with `actor_critic` are checked by
@@ -151,7 +70,8 @@ def value_gradient(model, observation_space, action_space, *, horizon: int = 10,
       observe: ``observe(latent) -> obs [*obs_shape]``. Default: the latent's ``obs``
         field reshaped to ``obs_shape`` (`MemberState`, or `Particles` of one
         particle). For the true model pass the environment's ``observe``.
-      actor_hidden_sizes, critic_hidden_sizes: widths of the hidden layers.
+      actor_hidden_sizes, critic_hidden_sizes: widths of the hidden layers (plain
+        Dense layers with biases, no LayerNorm).
       activation: ``"elu"``, ``"silu"``, ``"relu"`` or ``"tanh"``.
       actor_lr, critic_lr: Adam learning rates.
       grad_clip: global-norm clip of each gradient (``optax.clip_by_global_norm``);
@@ -165,7 +85,10 @@ def value_gradient(model, observation_space, action_space, *, horizon: int = 10,
         percentile) that divides the actor's returns.
 
     Returns:
-      a `ValueGradient` record.
+      a `Learner` whose ``inputs`` is ``observe``, ``model`` is ``model`` (pass it to
+      ``update``), ``act`` reads observations ``[..., *obs_shape]`` (a tanh-Gaussian
+      sample or its mode, inside the box) and whose state's ``return_scale`` starts at
+      1 and stays floored at 1.
 
     Raises:
       TypeError: ``action_space`` is not a floating `Box`; ``model`` has no ``step``;
@@ -190,8 +113,8 @@ def value_gradient(model, observation_space, action_space, *, horizon: int = 10,
                         f"got {observation_space!r}")
     config = check_knobs(name, config)
     horizon = config["horizon"]
-    if activation not in _ACTIVATIONS:
-        raise ValueError(f"{name}: activation must be one of {list(_ACTIVATIONS)}, "
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"{name}: activation must be one of {list(ACTIVATIONS)}, "
                          f"got {activation!r}")
     if observe is None:
         def observe(latent):
@@ -209,8 +132,10 @@ def value_gradient(model, observation_space, action_space, *, horizon: int = 10,
     action_shape = tuple(action_space.shape)
     action_dim = head.out_dim // 2
     obs_dim = int(np.prod(obs_shape))
-    actor_net = _MLP(config["actor_hidden_sizes"], head.out_dim, activation, zero_last=True)
-    critic_net = _MLP(config["critic_hidden_sizes"], 1, activation)
+    actor_net = NormMLP(config["actor_hidden_sizes"], None, head.out_dim, norm=False,
+                        activation=activation, out_scale=_ACTOR_OUT_SCALE, flatten=False)
+    critic_net = NormMLP(config["critic_hidden_sizes"], None, 1, norm=False,
+                         activation=activation, flatten=False)
     actor_tx = clipped_adam(actor_lr, grad_clip)
     critic_tx = clipped_adam(critic_lr, grad_clip)
 
@@ -219,21 +144,23 @@ def value_gradient(model, observation_space, action_space, *, horizon: int = 10,
         return jnp.reshape(obs, obs.shape[:obs.ndim - len(obs_shape)]
                            + (obs_dim,)).astype(jnp.float32)
 
-    def policy_dist(actor_params, obs):
-        """tanh-squashed diagonal Gaussian over ``[-1, 1]^action_dim`` for ``obs``."""
-        return head.distribution(actor_net.apply(actor_params, flat(obs)))
+    def policy_dist(actor_params, inputs):
+        """tanh-squashed diagonal Gaussian over ``[-1, 1]^action_dim`` for the
+        observations ``inputs [..., *obs_shape]``."""
+        return head.distribution(actor_net.apply(actor_params, flat(inputs)))
 
-    def value(critic_params, obs):
-        return critic_net.apply(critic_params, flat(obs))[..., 0]
+    def value(critic_params, inputs):
+        return critic_net.apply(critic_params, flat(inputs))[..., 0]
 
-    def init(key) -> ActorCriticState:
+    def init(key) -> LearnerState:
         return init_state(key, actor_net, critic_net, obs_dim, actor_tx, critic_tx, 1.0)
 
-    def act(state, obs, key, deterministic: bool = False):
-        dist = policy_dist(state.actor, jnp.asarray(obs, jnp.float32))
+    def act(actor_params, inputs, key, deterministic: bool = False):
+        dist = policy_dist(actor_params, jnp.asarray(inputs, jnp.float32))
         return head.to_box(head.mode(dist) if deterministic else dist.sample(seed=key))
 
-    def actor_loss(actor_params, state, model_params, latents, key):
+    def objective(actor_params, state, model, model_params, latents, key, start_weights):
+        """``(actor loss, (Imagined, returns [B, H], values [B, H + 1], entropy [B, H]))``."""
         def policy_with_logp(latent, k):
             # Reparameterised sample: the action is a differentiable function of the
             # policy parameters, so d(return)/d(params) runs through model.step.
@@ -252,46 +179,59 @@ def value_gradient(model, observation_space, action_space, *, horizon: int = 10,
         discounts = discount * traj.discounts
         returns = lambda_returns(traj.rewards, discounts, values, lambda_=lambda_)
         # The probability of reaching each step (the model's termination only; gamma
-        # is inside the returns).
-        reach = reach_weights(traj.discounts)
+        # is inside the returns), times the start's weight.
+        reach = reach_weights(traj.discounts, start_weights)
         entropy = -log_probs
         # Returns are divided by their running spread (as in DreamerV3), so that
         # entropy_coef and the learning rate mean the same whatever the reward scale.
-        objective = (reach * (returns / state.return_scale + entropy_coef * entropy)).mean()
-        return -objective, (traj, returns, values, entropy)
+        gain = (reach * (returns / state.return_scale + entropy_coef * entropy)).mean()
+        return -gain, (traj, returns, values, entropy)
 
     def critic_loss(critic_params, obs, targets, weights):
         v = value(critic_params, obs)
         return 0.5 * (weights * (v - targets) ** 2).mean()
 
-    def update(state, model_params, latents, key):
+    def update(state: LearnerState, model, model_params, start_latents, key,
+               start_weights=None):
+        start_weights = _weights(start_weights)
         (a_loss, (traj, returns, values, entropy)), a_grads = jax.value_and_grad(
-            actor_loss, has_aux=True)(state.actor, state, model_params, latents, key)
+            objective, has_aux=True)(state.actor, state, model, model_params, start_latents,
+                                     key, start_weights)
         # The critic learns the value of the imagined states under the current policy;
         # states and targets are constants to it.
         obs = jax.lax.stop_gradient(jax.vmap(jax.vmap(observe))(traj.latents)[:, :-1])
         targets = jax.lax.stop_gradient(returns)
-        c_loss, c_grads = jax.value_and_grad(critic_loss)(state.critic, obs, targets,
-                                                          reach_weights(traj.discounts))
+        c_loss, c_grads = jax.value_and_grad(critic_loss)(
+            state.critic, obs, targets, reach_weights(traj.discounts, start_weights))
         # The scale divides the next update's returns (actor_critic's divides this
         # one's), and is kept floored at 1.
         scale = return_divisor(return_spread_ema(state.return_scale, targets, scale_rate))
         new = apply_gradients(state, a_grads, c_grads, actor_tx, critic_tx,
                               target_tau=target_tau, return_scale=scale)
-        info = ValueGradientInfo(
+        metrics = LearnerMetrics(
             actor_loss=a_loss, critic_loss=c_loss, imagined_return=returns[:, 0].mean(),
-            entropy=entropy.mean(), actor_grad_norm=optax.global_norm(a_grads),
-            critic_grad_norm=optax.global_norm(c_grads), value=values.mean(),
+            entropy=entropy.mean(), value=values.mean(), return_scale=scale,
+            actor_grad_norm=optax.global_norm(a_grads),
+            critic_grad_norm=optax.global_norm(c_grads),
             last_latents=jax.tree.map(lambda x: x[:, -1], traj.latents))
-        return new, info
+        return new, metrics
 
-    return ValueGradient(init=with_typed_key(init, 0, where=f"{name}.init"),
-                         update=with_typed_key(update, 3, where=f"{name}.update"),
-                         act=with_typed_key(act, 2, where=f"{name}.act"),
-                         actor_loss=with_typed_key(actor_loss, 4, where=f"{name}.actor_loss"),
-                         value=value,
-                         model=model, observe=observe, horizon=horizon, discount=discount,
-                         config=config)
+    def actor_loss(actor_params, state: LearnerState, model, model_params, start_latents,
+                   key, start_weights=None):
+        return objective(actor_params, state, model, model_params, start_latents, key,
+                         _weights(start_weights))[0]
+
+    return Learner(init=with_typed_key(init, 0, where=f"{name}.init"),
+                   update=with_typed_key(update, 4, where=f"{name}.update"),
+                   act=with_typed_key(act, 2, where=f"{name}.act"), value=value,
+                   distribution=policy_dist,
+                   actor_loss=with_typed_key(actor_loss, 5, where=f"{name}.actor_loss"),
+                   inputs=observe, model=model, config=config)
+
+
+def _weights(start_weights):
+    """``start_weights [B]`` as float32; None stays None (every start weighs 1)."""
+    return None if start_weights is None else jnp.asarray(start_weights, jnp.float32)
 
 
 def _split_action_model(model, action_dim, action_shape):
