@@ -1,6 +1,8 @@
 """RSSM world model and the Dreamer loop: shapes, the world-model loss, planning in the
 latent space, errors, and learning CartPole from a small budget."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -26,7 +28,7 @@ def _tiny_model(env, **kw):
 
 def test_block_gru_is_each_block_reading_its_own_state_and_the_whole_input():
     from jwm.models.layers import layer_norm
-    from jwm.models.rssm import _BlockGRU
+    from jwm.models.rssm_net import _BlockGRU
 
     blocks, size, inputs_dim, batch = 4, 32, 12, (3, 5)
     d = size // blocks
@@ -199,3 +201,40 @@ def test_dreamer_program_size_does_not_grow_with_the_run_length():
                         train_every=8, batch_size=2, seq_len=8, eval_every=32, eval_steps=10)
         sizes.append(len(jax.make_jaxpr(agent.run)(jax.random.key(0)).jaxpr.eqns))
     assert sizes[0] == sizes[1], sizes
+
+
+def test_dreamer_collector_stores_rows_as_dreamerv3_does():
+    """The collector on its own: an episode's first row has a zero action and reward,
+    the row after a last row is a first row, and resets are not env steps."""
+    from jwm.agents.contract import AgentState
+    from jwm.agents.dreamer_collect import collector, replay
+
+    model = _tiny_model(CARTPOLE)
+    behavior = actor_critic(model.features, model.feature_dim, CARTPOLE.action_space,
+                            actor_hidden_sizes=(8,), critic_hidden_sizes=(8,), horizon=2)
+    buffer = replay("t", num_envs=2, batch_size=2, seq_len=4, capacity=256)
+    collect = collector(CARTPOLE, model, behavior, buffer, num_envs=2, chunk=64)
+
+    @functools.partial(jax.jit, static_argnums=1)       # random is a Python bool
+    def fill(key, random):
+        params = model.init(key)
+        carry, stored = collect.init(params, jax.random.key(1), jax.random.key(2))
+        zero = jnp.zeros((), jnp.int32)
+        state = AgentState(key=key, iteration=zero, env_steps=zero, updates=zero,
+                           model_params=params, model_opt=(), learner=behavior.init(key),
+                           buffer=stored, env=carry)
+        return collect.fill(state, jax.random.key(3), random)
+
+    for random in (True, False):
+        state, finished = jax.block_until_ready(fill(jax.random.key(0), random))
+        rows = jax.tree.map(lambda x: np.asarray(x[:, :64]), state.buffer.experience)
+        assert rows.is_first[:, 0].all()
+        first = rows.is_first
+        np.testing.assert_array_equal(rows.prev_action[first], 0)
+        np.testing.assert_array_equal(rows.reward[first], 0.0)
+        np.testing.assert_array_equal(first[:, 1:], rows.is_last[:, :-1])
+        assert not (rows.is_terminal & ~rows.is_last).any()
+        # Every loop step is an env step but the resets, which store a first row.
+        assert int(state.env_steps) == 2 * 64 - int(rows.is_last.sum())
+        returns = np.asarray(finished)[~np.isnan(finished)]
+        assert returns.size >= 2 and (returns >= 1).all(), returns    # ~22-step episodes
