@@ -14,12 +14,12 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# PETS on Pendulum-v1 at a small budget: 2 seeds, 3 episodes of 200 steps (the first
-# random), CEM with 100 candidates. Re-running it resumes from the checkpoint.
+# PETS on Pendulum-v1 at a small budget: 2 seeds, 600 env steps (3 episodes of 200, the
+# first random), CEM with 100 candidates. Re-running it resumes from the checkpoint.
 demo: $(STAMP)
-	$(BIN)/jwm pets --env gymnax:Pendulum-v1 --seeds 2 --episodes 3 --population 100 \
+	$(BIN)/jwm pets --env gymnax:Pendulum-v1 --seeds 2 --steps 600 --population 100 \
 		--epochs 50 --checkpoint-dir results/demo.ckpt --out results/demo_pets_Pendulum-v1.json
-	@echo "Full size (5 seeds, 10 episodes, population 200; 25 minutes on 2 cores):"
+	@echo "Full size (5 seeds, 2,000 env steps, population 200; 25 minutes on 2 cores):"
 	@echo "  .venv/bin/python experiments/pets.py"
 
 test: $(STAMP)

@@ -108,13 +108,14 @@ def sheeprl_dreamer(python: str, threads: int, updates: int, env_steps: int) -> 
 
 def jwm_pets(settings: dict, with_parts: bool = True) -> dict:
     config = PETS.config("gymnax:Pendulum-v1", {
-        "episodes": settings["episodes"], "steps_per_episode": settings["steps_per_episode"],
+        "loop": {"total_steps": settings["episodes"] * settings["steps_per_episode"],
+                 "steps_per_episode": settings["steps_per_episode"],
+                 "fit_epochs": settings["epochs"]},
         "model": {"ensemble_size": settings["ensemble_size"],
                   "hidden_sizes": [settings["hidden_size"]] * settings["hidden_layers"],
                   "particles": settings["particles"]},
         "planner": {"population": settings["population"], "horizon": settings["horizon"],
-                    "iterations": settings["iterations"]},
-        "fit": {"epochs": settings["epochs"]}})
+                    "iterations": settings["iterations"]}})
     agent = PETS.agent(config)
     key = jax.random.key(0)
     compiled, compile_s = timed_compile(jax.jit(agent.run), key)
@@ -134,7 +135,8 @@ def pets_split(jwm: dict) -> dict:
     one compiled program, so the parts are timed alone. A fit's cost grows with the
     rows it trains on (the minibatches per epoch), so each of the run's fits costs at
     most the final one, on the fullest buffer."""
-    fits = jwm["config"]["episodes"]
+    loop = jwm["config"]["loop"]
+    fits = loop["total_steps"] // loop["steps_per_episode"]
     fit_at_most = fits * jwm["parts"]["fit_full_buffer_s"]
     return {"fit_s_at_most": fit_at_most, "act_s_at_least": jwm["run_s"] - fit_at_most}
 
@@ -145,16 +147,17 @@ def _pets_parts(config: dict, agent, state, repeats: int = 2) -> dict:
     from jwm.agents.buffer import transition_buffer
     from jwm.agents.episode import run_episode
     from jwm.models.fit import fit
+    from jwm.recipes.base import fit_options
     from jwm.recipes.pets import build_parts
 
     env, model, _ = build_parts("gymnax:Pendulum-v1", config)
-    steps = config["steps_per_episode"]
-    buffer = transition_buffer(config["episodes"] * steps, env.observation_space.shape,
+    steps = config["loop"]["steps_per_episode"]
+    buffer = transition_buffer(config["loop"]["total_steps"], env.observation_space.shape,
                                env.action_space.shape)
     data = buffer.contents(state.buffer)
     params = agent.policy_params(state)
     episode = jax.jit(lambda p, k: run_episode(env, agent.policy, p, k, num_steps=steps))
-    refit = jax.jit(lambda p, d, k: fit(model, p, d, k, **config["fit"]))
+    refit = jax.jit(lambda p, d, k: fit(model, p, d, k, **fit_options(config)))
     key = jax.random.key(1)
     stats, _ = time_interleaved({"planned_episode_s": blocking(episode, params, key),
                                  "fit_full_buffer_s": blocking(refit, params, data, key)},

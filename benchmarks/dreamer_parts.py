@@ -73,10 +73,10 @@ def _matmul_name(rows: int) -> str:
     return f"matmul [{rows} x 192] @ [192 x 64]"
 
 
-def _model_optimiser(loop: dict) -> optax.GradientTransformation:
-    """The world model's optimiser as the recipe's loop settings make it."""
-    return optax.chain(optax.clip_by_global_norm(loop["model_grad_clip"]),
-                       optax.adam(loop["model_lr"], eps=1e-8))
+def _model_optimiser(optimizer: dict) -> optax.GradientTransformation:
+    """The world model's optimiser as the recipe's optimizer settings make it."""
+    return optax.chain(optax.clip_by_global_norm(optimizer["grad_clip"]),
+                       optax.adam(optimizer["learning_rate"], eps=1e-8))
 
 
 def _modules(package: str) -> SimpleNamespace:
@@ -112,9 +112,9 @@ def _update_parts(m: SimpleNamespace, config: dict, inputs: dict) -> dict:
     ``inputs`` (params, optimiser state, actor-critic state, batch, starts, weights,
     key), which every package is handed alike."""
     env, model, behavior = m.build_parts(ENV, config)
-    horizon = config["behavior"]["horizon"]
+    horizon = config["learner"]["horizon"]
     loop = config["loop"]
-    tx = _model_optimiser(loop)
+    tx = _model_optimiser(config["optimizer"])
     batch = m.Sequences(*inputs["batch"])
 
     def filter_batch(p, b, k):
@@ -198,7 +198,7 @@ def matmul_work(model, behavior, config: dict) -> dict:
     sequence = kernel_macs(params, "in_deter", "in_stoch", "in_action", "gru")
     heads = kernel_macs(params, "reward_head", "continue_head")
     loop = config["loop"]
-    horizon, batch = config["behavior"]["horizon"], loop["batch_size"] * loop["seq_len"]
+    horizon, batch = config["learner"]["horizon"], loop["batch_size"] * loop["seq_len"]
     imagined = batch * horizon
     world_model = kernel_macs(params, "encoder", "decoder", "posterior_net", "prior_net",
                               "in_deter", "in_stoch", "in_action", "gru", "reward_head",
@@ -247,7 +247,7 @@ def parts(overrides: dict | None = None, baseline: str | None = None):
     params, key = state.model_params, jax.random.key(1)
     grads, (_, posts) = jax.jit(jax.grad(lambda p: m.world_model_loss(model, p, batch, key),
                                          has_aux=True))(params)
-    opt_state = _model_optimiser(loop).init(params)
+    opt_state = _model_optimiser(config["optimizer"]).init(params)
     inputs = {"params": params, "opt_state": opt_state, "ac_state": state.learner,
               "batch": tuple(batch), "grads": grads, "key": key,
               "starts": jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), posts),
@@ -265,7 +265,7 @@ def parts(overrides: dict | None = None, baseline: str | None = None):
     # the env phases.
     phases = 25
     short_loop = {**(overrides or {}).get("loop", {}), "eval_every": loop["train_every"] * phases,
-                  "total_steps": loop["train_every"] * phases}
+                  "total_steps": loop["prefill"] + loop["train_every"] * phases}
     short_agent = m.DREAMER.agent(m.DREAMER.config(ENV, {**(overrides or {}),
                                                          "loop": short_loop}))
     functions["evaluation"] = blocking(jax.jit(evaluation), agent.policy_params(state), key)

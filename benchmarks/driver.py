@@ -44,10 +44,12 @@ TARGET = 1.05  # train / run wall time
 
 
 def _agents(iterations: int, pets_steps: int, dreamer_eval_every: int) -> dict:
-    pets = PETS.config("gymnax:Pendulum-v1", {"episodes": iterations,
-                                              "steps_per_episode": pets_steps})
+    pets = PETS.config("gymnax:Pendulum-v1", {"loop": {"total_steps": iterations * pets_steps,
+                                                       "steps_per_episode": pets_steps}})
+    # Dreamer's run counts its 1,000-step prefill.
     dreamer = DREAMER.config("gymnax:CartPole-v1", {"loop": {
-        "eval_every": dreamer_eval_every, "total_steps": dreamer_eval_every * iterations}})
+        "eval_every": dreamer_eval_every,
+        "total_steps": 1_000 + dreamer_eval_every * iterations}})
     return {"PETS, Pendulum-v1": PETS.agent(pets), "Dreamer, CartPole-v1": DREAMER.agent(dreamer)}
 
 

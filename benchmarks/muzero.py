@@ -108,30 +108,38 @@ def _load() -> list:
 # ---------------------------------------------------------------------------- jwm side
 
 def _jwm_variants(simulations: int) -> dict:
-    """name -> (description, loop overrides of the MuZero recipe)."""
-    matched = {"num_envs": 8, "num_simulations": simulations, "batch_size": 256,
-               "unroll_steps": 5, "n_step": 5, "train_every": 40, "train_steps": 10}
+    """name -> (description, overrides of the MuZero recipe: its search and loop)."""
+    loop = {"num_envs": 8, "batch_size": 256, "unroll_steps": 5, "n_step": 5,
+            "train_every": 40, "train_steps": 10}
+
+    def matched(rule, **extra):
+        return {"search": {"rule": rule, "num_simulations": simulations},
+                "loop": dict(loop, **extra)}
+
     return {
-        "puct": (f"PUCT, {simulations} sims", dict(matched, search="puct")),
-        "gumbel": (f"Gumbel, {simulations} sims", dict(matched, search="gumbel")),
+        "puct": (f"PUCT, {simulations} sims", matched("puct")),
+        "gumbel": (f"Gumbel, {simulations} sims", matched("gumbel")),
         "puct_reanalyse": (f"PUCT, {simulations} sims, reanalyse 0.25",
-                           dict(matched, search="puct", reanalyse_fraction=0.25)),
-        "recipe": ("recipe defaults (Gumbel, 16 sims)", {}),
+                           matched("puct", reanalyse_fraction=0.25)),
+        "recipe": ("recipe defaults (Gumbel, 16 sims)", {"loop": {}}),
         # Diagnostic: with `puct`, splits jwm's time into self-play and updates.
         "puct_1update": ("PUCT, 1 update per 40 env steps (diagnostic)",
-                         dict(matched, search="puct", train_steps=1)),
+                         matched("puct", train_steps=1)),
     }
 
 
 class _JwmRun:
     """One jwm agent, compiled and warmed up, timed in slices of whole iterations."""
 
-    def __init__(self, name, description, loop, eval_every: int, iterations: int):
+    def __init__(self, name, description, overrides, eval_every: int, iterations: int):
         self.name, self.description = name, description
-        overrides = dict(loop, eval_every=eval_every, eval_episodes=1, eval_steps=1,
-                         total_steps=eval_every * (iterations + 1))
+        # Every variant's prefill: one 5 + 5 + 1-row sequence per env, 88 env steps,
+        # collected as 3 phases of 40; then one spare period beyond the timed ones.
+        loop = dict(overrides["loop"], eval_every=eval_every, eval_episodes=1, eval_steps=1,
+                    total_steps=120 + eval_every * (iterations + 1))
         config = MUZERO.config(ENV, {"model": {"latent_size": LATENT, "hidden_sizes": [HEAD],
-                                               "support": SUPPORT}, "loop": overrides})
+                                               "support": SUPPORT},
+                                     "search": overrides.get("search", {}), "loop": loop})
         self.agent = MUZERO.agent(config)
         self.eval_every = eval_every
         key = jax.random.key(0)
@@ -265,12 +273,12 @@ def _wall_time(path: str, jwm_runs: dict, lightzero: dict) -> dict:
     wall = record.get("wall_time_s")
     mean_reach = _first_reach(steps, returns, TARGET_RETURN)
     seed_reach = [_first_reach(steps, r, TARGET_RETURN) for r in returns]
-    loop = record.get("config", {}).get("loop", {})
+    search = record.get("config", {}).get("search", {})
     out = {"available": True, "path": os.path.relpath(path, ROOT),
            "seeds": record.get("seeds"), "experiment_env_steps": int(steps[-1]),
            "experiment_wall_time_s": wall, "experiment_target": record.get("target"),
-           "experiment_search": loop.get("search"),
-           "experiment_simulations": loop.get("num_simulations"),
+           "experiment_search": search.get("rule"),
+           "experiment_simulations": search.get("num_simulations"),
            "mean_reaches_475_at_env_steps": mean_reach,
            "seeds_first_reach_475_at_env_steps": seed_reach,
            "final_mean_eval_return": float(np.nanmean(returns[:, -1])),
@@ -554,12 +562,12 @@ def main(argv=None) -> dict:
     iterations = max(2, math.ceil(args.env_steps / args.eval_every))
     iterations += iterations % 2
     runs = {}
-    for name, (description, loop) in _jwm_variants(args.simulations).items():
+    for name, (description, overrides) in _jwm_variants(args.simulations).items():
         if (name == "puct_reanalyse" and args.no_reanalyse) or (
                 args.jwm_runs is not None and name not in args.jwm_runs):
             continue
         print(f"jwm {name}: compiling", flush=True)
-        runs[name] = _JwmRun(name, description, loop, args.eval_every, iterations)
+        runs[name] = _JwmRun(name, description, overrides, args.eval_every, iterations)
     for run in runs.values():
         run.time(iterations // 2)
         print(f"jwm {run.name}: {run.slices[-1]['env_steps_per_s']:.1f} env steps/s", flush=True)

@@ -446,8 +446,9 @@ def pets_run_part(env, key, repeats, seeds=RUN_CONFIG["seeds"]) -> dict:
     planner = jwm.planners.cem(model, env.action_space, horizon=c["horizon"],
                                population=c["population"], iterations=c["iterations"],
                                elite_frac=ELITE_RATIO, alpha=ALPHA)
-    agent = jwm.agents.pets(env, model, planner, episodes=c["episodes"],
-                            random_episodes=c["random_episodes"],
+    agent = jwm.agents.pets(env, model, planner,
+                            total_steps=c["episodes"] * c["steps_per_episode"],
+                            prefill=c["random_episodes"] * c["steps_per_episode"],
                             steps_per_episode=c["steps_per_episode"],
                             fit_options=dict(epochs=c["epochs"], batch_size=c["batch_size"]))
     keys = jax.random.split(key, c["seeds"])

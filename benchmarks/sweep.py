@@ -57,17 +57,16 @@ from jwm.sweeps.files import recipe_factory  # noqa: E402
 from jwm.sweeps.program import group_agent  # noqa: E402
 
 SMALL = {
-    "pets": (PETS, "gymnax:Pendulum-v1", "fit.learning_rate",
-             {"episodes": 3, "steps_per_episode": 50,
-              "model": {"hidden_sizes": [32, 32], "ensemble_size": 3, "particles": 3},
+    "pets": (PETS, "gymnax:Pendulum-v1", "optimizer.learning_rate",
+             {"model": {"hidden_sizes": [32, 32], "ensemble_size": 3, "particles": 3},
               "planner": {"horizon": 8, "population": 32, "iterations": 2},
-              "fit": {"epochs": 5}}),
-    "dreamer": (DREAMER, "gymnax:CartPole-v1", "loop.model_lr",
+              "loop": {"total_steps": 150, "steps_per_episode": 50, "fit_epochs": 5}}),
+    "dreamer": (DREAMER, "gymnax:CartPole-v1", "optimizer.learning_rate",
                 {"model": {"deter": 32, "hidden": 32, "stoch": 4, "classes": 4,
                            "units": 32, "blocks": 2},
-                 "behavior": {"horizon": 5, "actor_hidden_sizes": [32],
-                              "critic_hidden_sizes": [32]},
-                 "loop": {"total_steps": 256, "prefill": 64, "eval_every": 128,
+                 "learner": {"horizon": 5, "actor_hidden_sizes": [32],
+                             "critic_hidden_sizes": [32]},
+                 "loop": {"total_steps": 320, "prefill": 64, "eval_every": 128,
                           "batch_size": 4, "seq_len": 16, "eval_episodes": 2}}),
 }
 

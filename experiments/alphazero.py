@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import os
 
 import jax
@@ -34,6 +33,7 @@ from jwm.atomic import write_json
 from jwm.agents import stateless_policy
 from jwm.eval import match, random_player, rollout_mcts_player
 from jwm.recipes import ALPHAZERO, run_recipe
+from jwm.recipes.base import deep_update, parse_settings
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 LINES = [(0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6)]
@@ -93,23 +93,23 @@ def main(argv=None) -> dict:
     parser.add_argument("--env", default="pgx:tic_tac_toe")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, default=None, help="self-play plies")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="self-play plies of the run, the prefill included")
     parser.add_argument("--games", type=int, default=200)
     parser.add_argument("--reference-simulations", type=int, default=200)
     parser.add_argument("--match-simulations", type=int, nargs="+", default=None,
                         help="simulations per move of the trained agent in the matches, one "
                              "set of matches per budget (default: as in training)")
-    parser.add_argument("--set", default=None, metavar="JSON", help="loop overrides")
-    parser.add_argument("--model", default=None, metavar="JSON",
-                        help='model overrides, e.g. \'{"representation": "mlp"}\'')
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="any recipe setting, as `jwm alphazero --set` takes it, e.g. "
+                             "loop.eval_opponent_simulations=50 or model.representation=mlp")
     parser.add_argument("--tag", default="", help="suffix of the output file names")
     parser.add_argument("--checkpoint-dir", default=None)
     parser.add_argument("--out", default=RESULTS)
     args = parser.parse_args(argv)
 
     loop = {} if args.steps is None else {"total_steps": args.steps}
-    loop.update(json.loads(args.set) if args.set else {})
-    overrides = {"loop": loop, "model": json.loads(args.model) if args.model else {}}
+    overrides = deep_update({"loop": loop}, parse_settings(args.set))
     config, result, record = run_recipe(ALPHAZERO, args.env, seeds=args.seeds, seed=args.seed,
                                         overrides=overrides, checkpoint_dir=args.checkpoint_dir)
     agent = ALPHAZERO.agent(config)
@@ -119,11 +119,11 @@ def main(argv=None) -> dict:
         check = match(env, reference, random_player(env), jax.random.key(99), games=400)
         assert check.losses == 0, check
     record["matches"] = {"reference": name, "games_per_seed": args.games, "by_simulations": {}}
-    for simulations in args.match_simulations or [config["loop"]["num_simulations"]]:
+    for simulations in args.match_simulations or [config["search"]["num_simulations"]]:
         # The trained network searched with this budget (its params do not depend on it).
         player = ALPHAZERO.agent(ALPHAZERO.config(args.env, {
-            "model": config["model"],
-            "loop": dict(config["loop"], num_simulations=simulations)})).policy
+            "model": config["model"], "loop": config["loop"],
+            "search": dict(config["search"], num_simulations=simulations)})).policy
         results = []
         for i in range(args.seeds):
             params = agent.policy_params(result.state)

@@ -26,7 +26,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--env", default="gymnax:CartPole-v1")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, default=None, help="env steps after the prefill")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="env steps of the run, the prefill included")
     parser.add_argument("--eval-every", type=int, default=None)
     parser.add_argument("--checkpoint-dir", default=None)
     parser.add_argument("--out", default=RESULTS)

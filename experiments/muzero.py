@@ -12,14 +12,14 @@ Runs the MuZero recipe (`jwm.recipes.MUZERO`) through `jwm.train`. Writes
 from __future__ import annotations
 
 import argparse
-import json
 import os
 
 from jwm import runs
 from jwm.recipes import MUZERO, run_recipe
+from jwm.recipes.base import deep_update, parse_settings
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
-TARGETS = {"gymnax:CartPole-v1": (475.0, 50_000)}
+TARGETS = {"gymnax:CartPole-v1": (475.0, 50_120)}  # within the recipe's run
 
 
 def main(argv=None) -> dict:
@@ -27,12 +27,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--env", default="gymnax:CartPole-v1")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, default=None, help="env steps after the prefill")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="env steps of the run, the prefill included")
     parser.add_argument("--eval-every", type=int, default=None)
-    parser.add_argument("--set", default=None, metavar="JSON",
-                        help='loop overrides, e.g. \'{"reanalyse_fraction": 0.25}\'')
-    parser.add_argument("--model", default=None, metavar="JSON",
-                        help='model overrides, e.g. \'{"representation": "mlp"}\'')
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="any recipe setting, as `jwm muzero --set` takes it, e.g. "
+                             "loop.reanalyse_fraction=0.25 or model.representation=mlp")
     parser.add_argument("--tag", default="", help="suffix of the output file names")
     parser.add_argument("--checkpoint-dir", default=None)
     parser.add_argument("--out", default=RESULTS)
@@ -40,8 +40,7 @@ def main(argv=None) -> dict:
 
     loop = {k: v for k, v in (("total_steps", args.steps), ("eval_every", args.eval_every))
             if v is not None}
-    loop.update(json.loads(args.set) if args.set else {})
-    overrides = {"loop": loop, "model": json.loads(args.model) if args.model else {}}
+    overrides = deep_update({"loop": loop}, parse_settings(args.set))
     _, _, record = run_recipe(MUZERO, args.env, seeds=args.seeds, seed=args.seed,
                               overrides=overrides, checkpoint_dir=args.checkpoint_dir)
     runs.save_experiment(record, args.out, "muzero_" + args.env.split(":")[-1] + args.tag,

@@ -5,8 +5,8 @@ program). Writes ``experiments/results/pets_<env>.json`` (results schema of
 docs/design.md, plus the random-action and true-model CEM baselines) and
 ``pets_<env>.png``. With ``--checkpoint-dir`` an interrupted run resumes.
 
-    python experiments/pets.py                                   # Pendulum, 5 seeds, 10 episodes
-    python experiments/pets.py --env gymnax:MountainCarContinuous-v0 --seeds 3 --episodes 5
+    python experiments/pets.py                                   # Pendulum, 5 seeds, 2,000 steps
+    python experiments/pets.py --env gymnax:MountainCarContinuous-v0 --seeds 3 --steps 4995
 """
 
 from __future__ import annotations
@@ -30,14 +30,15 @@ def main(argv=None) -> dict:
     parser.add_argument("--env", default="gymnax:Pendulum-v1")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--episodes", type=int, default=None,
-                        help="episodes per seed, the random warm-up included (default: the env's)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="env steps per seed, the random prefill included (default: the "
+                             "env's recipe)")
     parser.add_argument("--checkpoint-dir", default=None)
     parser.add_argument("--no-baselines", action="store_true",
                         help="skip the random-action and true-model CEM baselines")
     args = parser.parse_args(argv)
 
-    overrides = {} if args.episodes is None else {"episodes": args.episodes}
+    overrides = {} if args.steps is None else {"loop": {"total_steps": args.steps}}
     config, _, record = run_recipe(PETS, args.env, seeds=args.seeds, seed=args.seed,
                                         overrides=overrides, checkpoint_dir=args.checkpoint_dir)
     if not args.no_baselines:

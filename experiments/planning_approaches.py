@@ -229,7 +229,8 @@ def pets_run(env_name, env, keys, steps, episodes, budget, horizon):
     model = jwm.models.ensemble_model(env.observation_space, env.action_space, ensemble_size=5,
                                       hidden_sizes=(64, 64, 64), particles=5, **known)
     planner = shooting_planner("cem", model, env.action_space, horizon, budget)
-    agent = jwm.agents.pets(env, model, planner, episodes=episodes, steps_per_episode=steps,
+    agent = jwm.agents.pets(env, model, planner, total_steps=episodes * steps,
+                            steps_per_episode=steps,
                             fit_options=dict(epochs=100))
     start = time.perf_counter()
     state, metrics = jax.block_until_ready(jax.jit(jax.vmap(agent.run))(keys))

@@ -33,22 +33,23 @@ def main(argv=None) -> dict:
     parser.add_argument("--env", default="gymnax:Pendulum-v1")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--episodes", type=int, default=None,
-                        help=f"rounds per seed, the random warm-up included "
-                             f"(default {SVG.defaults['episodes']})")
+    parser.add_argument("--steps", type=int, default=None,
+                        help=f"env steps per seed, the random prefill included "
+                             f"(default {SVG.defaults['loop']['total_steps']})")
     parser.add_argument("--updates", type=int, default=None,
-                        help=f"updates per round (default {SVG.defaults['updates_per_episode']})")
+                        help=f"updates per episode (default "
+                             f"{SVG.defaults['loop']['updates_per_episode']})")
     parser.add_argument("--model", choices=sorted(MODEL_KINDS), default="ensemble")
     parser.add_argument("--checkpoint-dir", default=None)
     args = parser.parse_args(argv)
 
-    overrides = {"model_kind": args.model}
+    overrides = {"model": {"kind": args.model}, "loop": {}}
     if args.model == "mlp":
-        overrides["model"] = {"sample": False}
-    if args.episodes is not None:
-        overrides["episodes"] = args.episodes
+        overrides["model"]["sample"] = False
+    if args.steps is not None:
+        overrides["loop"]["total_steps"] = args.steps
     if args.updates is not None:
-        overrides["updates_per_episode"] = args.updates
+        overrides["loop"]["updates_per_episode"] = args.updates
     _, _, record = run_recipe(SVG, args.env, seeds=args.seeds, seed=args.seed,
                               overrides=overrides, checkpoint_dir=args.checkpoint_dir)
     agent_config = record["agent_config"]

@@ -21,9 +21,9 @@ from jwm.sweeps import grid, sweep
 from jwm.sweeps.files import recipe_factory
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
-SMALL = {"episodes": 6, "model": {"hidden_sizes": [64, 64], "particles": 5},
+SMALL = {"model": {"hidden_sizes": [64, 64], "particles": 5},
          "planner": {"horizon": 15, "population": 100, "iterations": 3},
-         "fit": {"epochs": 25}}
+         "loop": {"total_steps": 1_200, "fit_epochs": 25}}  # 6 episodes of 200 steps
 
 
 def main(argv=None):
@@ -40,7 +40,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     factory = recipe_factory(PETS, "gymnax:Pendulum-v1", {} if args.full else SMALL)
-    configs = grid(**{"planner.alpha": args.alpha, "fit.learning_rate": args.learning_rate})
+    configs = grid(**{"planner.alpha": args.alpha, "optimizer.learning_rate": args.learning_rate})
     result = sweep(factory, configs, seeds=args.seeds, key=args.seed, devices=args.devices,
                    checkpoint_dir=args.checkpoint_dir)
     paths = result.write(args.out, "sweep_pets", threshold=args.threshold)
@@ -48,7 +48,7 @@ def main(argv=None):
           f"program(s), {result.wall_time_s:.0f} s on {len(result.devices)} device(s)")
     for entry in result.summary(args.threshold):
         low, high = entry["final_return_ci95"]
-        print(f"  alpha {entry['planner.alpha']:<5} lr {entry['fit.learning_rate']:<7g} "
+        print(f"  alpha {entry['planner.alpha']:<5} lr {entry['optimizer.learning_rate']:<7g} "
               f"final {entry['final_return_mean']:7.1f} (95% CI {low:.1f} to {high:.1f}), "
               f"best {entry['best_mean_return']:7.1f}, {entry['seeds_reaching_threshold']} of "
               f"{args.seeds} seeds reach {args.threshold:g}, at {entry['mean_steps_to_threshold']:.0f} "

@@ -21,7 +21,7 @@ def factory(learning_rate, population=8):
                                       ensemble_size=2, hidden_sizes=(8,), particles=2)
     planner = jwm.planners.cem(model, env.action_space, horizon=3, population=population,
                                iterations=1)
-    return jwm.agents.pets(env, model, planner, episodes=3, steps_per_episode=10,
+    return jwm.agents.pets(env, model, planner, total_steps=30, steps_per_episode=10,
                            fit_options=dict(epochs=2, batch_size=8,
                                             learning_rate=learning_rate))
 

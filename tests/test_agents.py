@@ -23,7 +23,7 @@ def _pets():
                                       ensemble_size=2, hidden_sizes=(8,), particles=2)
     planner = jwm.planners.cem(model, PENDULUM.action_space, horizon=3, population=8,
                                iterations=1)
-    return jwm.agents.pets(PENDULUM, model, planner, episodes=3, steps_per_episode=10,
+    return jwm.agents.pets(PENDULUM, model, planner, total_steps=30, steps_per_episode=10,
                            fit_options=dict(epochs=2, batch_size=8))
 
 
@@ -52,7 +52,7 @@ def _dreamer():
 def _muzero():
     model = jwm.models.muzero_model(CARTPOLE.observation_space, CARTPOLE.action_space,
                                     latent_size=8, hidden_sizes=(8,), support=5)
-    return jwm.agents.muzero(CARTPOLE, model, total_steps=32, num_envs=2, num_simulations=4,
+    return jwm.agents.muzero(CARTPOLE, model, total_steps=48, num_envs=2, num_simulations=4,
                              unroll_steps=2, n_step=2, batch_size=4, train_every=8,
                              train_steps=1, eval_every=16, eval_episodes=2, eval_steps=20,
                              reanalyse_fraction=0.5, target_update_every=2)

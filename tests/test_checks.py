@@ -38,7 +38,7 @@ def test_a_traced_array_is_not_a_scalar():
 
 def test_shape_fixing_ints_cannot_be_traced():
     assert check_int("f", "n", np.int64(3)) == 3
-    with pytest.raises(TypeError, match="n must be an int .it fixes a shape"):
+    with pytest.raises(TypeError, match="n must be an int >= 1 .it fixes a shape"):
         jax.jit(lambda v: check_int("f", "n", v))(3)
-    with pytest.raises(ValueError, match="n must be >= 1, got 0"):
+    with pytest.raises(ValueError, match="n must be an int >= 1, got 0"):
         check_int("f", "n", 0)

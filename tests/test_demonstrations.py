@@ -93,7 +93,7 @@ def test_transitions_and_clips_stay_inside_episodes(demos):
 
 
 def test_bad_input_is_named(demos):
-    with pytest.raises(ValueError, match="episodes must be >= 1"):
+    with pytest.raises(ValueError, match="episodes must be an int >= 1"):
         demo.collect(ENV, _random_policy(), (), jax.random.key(0), episodes=0, num_steps=3)
     with pytest.raises(TypeError, match="demos must be a Demonstrations"):
         demo.transitions({"observations": 1})

@@ -90,7 +90,7 @@ def test_alphazero_self_play_moves_only_on_free_cells():
                                        representation="mlp")
     assert model.config["representation"] == "mlp"
     agent = jwm.agents.muzero(TTT, model, unroll_steps=0, n_step=9, discount=1.0,
-                              total_steps=64, eval_every=32, num_envs=4, train_every=16,
+                              total_steps=112, eval_every=32, num_envs=4, train_every=16,
                               train_steps=1, batch_size=8, num_simulations=4, eval_episodes=4,
                               random_opening=2)
     assert agent.name == "alphazero" and agent.config["two_player"]

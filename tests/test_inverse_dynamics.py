@@ -67,7 +67,7 @@ def test_discrete_shapes(breakout, trained):
     model, params, _, _ = trained
     assert isinstance(model, InverseDynamics)
     assert model.num_actions == 3 and model.action_shape == ()
-    assert model.observation_shape == (10, 10, 4)
+    assert model.obs_shape == (10, 10, 4)
     assert model.predict(params, frames[0], next_frames[0]).shape == (3,)
     action = model.act(params, frames[0], next_frames[0])
     assert action.shape == () and action.dtype == jnp.int32

@@ -152,7 +152,7 @@ def built():
     b["value_gradient"] = jwm.imagination.value_gradient(b["member_model"], OBS, ACT, **tiny)
     b["pets"] = jwm.agents.pets(pendulum, ensemble_pendulum := jwm.models.ensemble_model(
         pendulum.observation_space, ACT, ensemble_size=1, particles=1, hidden_sizes=(8,)),
-        jwm.planners.random_shooting(ensemble_pendulum, ACT, **small), episodes=2,
+        jwm.planners.random_shooting(ensemble_pendulum, ACT, **small), total_steps=4,
         steps_per_episode=2)
     rows = np.random.default_rng(0).normal(size=(10, 8)).astype(np.float32)
     b["data"] = Transitions(rows[:, :3], rows[:, 3:4], rows[:, 4], rows[:, 5:8],

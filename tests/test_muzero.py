@@ -280,7 +280,7 @@ def test_a_tiny_run_learns_to_balance():
     seeds 0-2)."""
     model = muzero_model(CARTPOLE.observation_space, CARTPOLE.action_space, latent_size=16,
                          hidden_sizes=(32,), support=10)
-    agent = muzero(CARTPOLE, model, total_steps=4000, eval_every=2000, num_envs=8,
+    agent = muzero(CARTPOLE, model, total_steps=4120, eval_every=2000, num_envs=8,
                    num_simulations=8, batch_size=64, train_every=40, train_steps=10,
                    eval_episodes=4, eval_steps=200, discount=0.99)
     state = jax.jit(agent.init, compiler_options=FAST_COMPILE)(jax.random.key(0))

@@ -21,7 +21,7 @@ def _agent(episodes, steps, *, hidden=64, horizon=20, population=100, epochs=100
                            hidden_sizes=(hidden, hidden), particles=3)
     planner = jwm.planners.cem(model, PENDULUM.action_space, horizon=horizon,
                                population=population, iterations=3, elite_frac=0.1)
-    return pets(PENDULUM, model, planner, episodes=episodes, steps_per_episode=steps,
+    return pets(PENDULUM, model, planner, total_steps=episodes * steps, steps_per_episode=steps,
                 fit_options=fit_options or dict(epochs=epochs), **kw)
 
 
@@ -43,12 +43,13 @@ def test_pets_improves_the_return_on_pendulum(learning_run):
 
 def test_pets_metrics_and_buffer(learning_run):
     agent, (state, m) = learning_run
-    assert m.eval_return.shape == (4, 4) and m.model_val_error.shape == (4, 4, 3)
+    assert m.eval_return.shape == (4, 4) and m.model.val_error.shape == (4, 4, 3)
     np.testing.assert_array_equal(m.train_return, m.eval_return)
     np.testing.assert_array_equal(m.env_steps[0], [200, 400, 600, 800])
     np.testing.assert_array_equal(m.random[0], [True, False, False, False])
-    assert np.isnan(m.predicted_return[:, 0]).all() and np.isfinite(m.predicted_return[:, 1:]).all()
-    assert np.isfinite(m.model_val_error).all() and np.isfinite(m.model_loss).all()
+    assert np.isnan(m.planner.predicted_return[:, 0]).all()
+    assert np.isfinite(m.planner.predicted_return[:, 1:]).all()
+    assert np.isfinite(m.model.val_error).all() and np.isfinite(m.model.loss).all()
     assert (np.asarray(m.num_nonfinite) == 0).all()
     assert agent.config["capacity"] == 800 and agent.iterations == 4
     np.testing.assert_array_equal(state.iteration, 4)
@@ -97,14 +98,17 @@ def test_bad_input_is_rejected():
                                   particles=1)
     with pytest.raises(ValueError, match="actions have shape"):
         pets(PENDULUM, wrong_action, planner)
-    with pytest.raises(ValueError, match="random_episodes"):
-        _agent(3, 20, random_episodes=0)
-    with pytest.raises(ValueError, match="episodes"):
+    with pytest.raises(ValueError, match="prefill must be an int >= 1"):
+        _agent(3, 20, prefill=0)
+    with pytest.raises(ValueError, match="total_steps must be an int >= 1"):
         _agent(0, 20)
-    with pytest.raises(ValueError, match="episodes must be an int >= 2"):
+    with pytest.raises(ValueError, match=r"prefill \(20\) must be < total_steps \(20\)"):
         _agent(1, 20)
     with pytest.raises(ValueError, match="no episode is planned"):
-        _agent(2, 20, random_episodes=2)
+        _agent(2, 20, prefill=40)
+    with pytest.raises(ValueError, match=r"prefill \(30\) must be a whole number of episodes.*"
+                                         r"e\.g\. 20 or 40"):
+        _agent(3, 20, prefill=30)
     with pytest.raises(ValueError, match="capacity"):
         _agent(3, 20, capacity=10)
     with pytest.raises(ValueError, match="fit_options"):

@@ -9,15 +9,35 @@ from jwm.recipes import DREAMER, KNOWN_FUNCTIONS, PETS, RECIPES, SVG
 from jwm.recipes.pets import build_parts
 
 
+PART_SECTIONS = {"planner", "learner", "search"}
+
+
+def test_every_recipe_has_the_same_sections_with_its_part_named_after_its_kind():
+    sections = {name: sorted(recipe.defaults) for name, recipe in RECIPES.items()}
+    for name, keys in sections.items():
+        parts = set(keys) & PART_SECTIONS
+        assert len(parts) == 1, name
+        assert sorted(set(keys) - parts) == ["loop", "model", "optimizer"], name
+    assert {n: (set(k) & PART_SECTIONS).pop() for n, k in sections.items()} == {
+        "pets": "planner", "svg": "learner", "dreamer": "learner", "muzero": "search",
+        "alphazero": "search"}
+    # One name per idea: every loop measures its run, warm-up and evaluations in env steps.
+    for name, recipe in RECIPES.items():
+        assert {"total_steps", "prefill"} <= set(recipe.defaults["loop"]), name
+        for env_settings in recipe.env_defaults.values():
+            assert set(env_settings) <= set(recipe.defaults), name
+
+
 def test_config_layers_defaults_env_settings_and_overrides():
-    c = PETS.config("gymnax:Pendulum-v1", {"episodes": 3, "planner": {"horizon": 7}})
+    c = PETS.config("gymnax:Pendulum-v1", {"loop": {"total_steps": 600},
+                                           "planner": {"horizon": 7}})
     assert c["env"] == "gymnax:Pendulum-v1"
-    assert c["episodes"] == 3 and c["planner"]["horizon"] == 7
+    assert c["loop"]["total_steps"] == 600 and c["planner"]["horizon"] == 7
     assert c["planner"]["population"] == PETS.env_defaults["gymnax:Pendulum-v1"]["planner"]["population"]
-    assert c["fit"]["batch_size"] == PETS.defaults["fit"]["batch_size"]
+    assert c["loop"]["fit_batch_size"] == PETS.defaults["loop"]["fit_batch_size"]
     # The defaults themselves are never mutated by a call.
     assert PETS.config("gymnax:Pendulum-v1")["planner"]["horizon"] == 25
-    assert DREAMER.config("gymnax:CartPole-v1")["behavior"]["discount"] == 0.997
+    assert DREAMER.config("gymnax:CartPole-v1")["learner"]["discount"] == 0.997
 
 
 def test_unknown_or_misshapen_settings_are_errors():
@@ -27,16 +47,37 @@ def test_unknown_or_misshapen_settings_are_errors():
         SVG.config("gymnax:Pendulum-v1", {"episode": 7})
     with pytest.raises(ValueError, match="'loop' is a section"):
         DREAMER.config("gymnax:CartPole-v1", {"loop": 3})
-    with pytest.raises(ValueError, match="model_kind"):
-        SVG.agent(SVG.config("gymnax:Pendulum-v1", {"model_kind": "nope"}))
+    with pytest.raises(ValueError, match="model.kind"):
+        SVG.agent(SVG.config("gymnax:Pendulum-v1", {"model": {"kind": "nope"}}))
+
+
+@pytest.mark.parametrize("recipe, old, new", [
+    (PETS, {"episodes": 3}, "loop.total_steps"), (SVG, {"model_kind": "mlp"}, "model.kind"),
+    (DREAMER, {"behavior": {}}, "learner"),
+    (RECIPES["muzero"], {"loop": {"num_simulations": 8}}, "search.num_simulations"),
+    (RECIPES["muzero"], {"loop": {"learning_rate": 1e-3}}, "optimizer.learning_rate")])
+def test_a_setting_of_the_earlier_layout_says_where_it_lives_now(recipe, old, new):
+    with pytest.raises(ValueError, match=f"now {new}"):
+        recipe.config(recipe.default_env, old)
+
+
+@pytest.mark.parametrize("name, loop, match", [
+    ("pets", {"total_steps": 500}, r"total_steps \(500\) must be a whole number of "
+                                   r"episodes.*e\.g\. 400 or 600"),
+    ("pets", {"prefill": 2_000}, r"prefill \(2000\) must be < total_steps"),
+    ("dreamer", {"total_steps": 2_048}, r"prefill \(1000.*e\.g\. 3000"),
+    ("muzero", {"total_steps": 50_000}, r"prefill \(120 env steps\).*e\.g\. 45120 or 50120"),
+])
+def test_run_lengths_that_do_not_fit_name_the_setting_and_suggest_values(name, loop, match):
+    recipe = RECIPES[name]
+    with pytest.raises(ValueError, match=match):
+        recipe.agent(recipe.config(recipe.default_env, {"loop": loop}))
 
 
 @pytest.mark.parametrize("name", sorted(RECIPES))
 def test_every_recipe_builds_its_agent_with_the_recipe_recorded(name):
     recipe = RECIPES[name]
-    env = {"dreamer": "gymnax:CartPole-v1", "muzero": "gymnax:CartPole-v1",
-           "alphazero": "pgx:tic_tac_toe"}.get(
-        name, "gymnax:Pendulum-v1")
+    env = recipe.default_env
     agent = recipe.agent(recipe.config(env))
     assert agent.name == name and agent.iterations >= 1
     assert agent.config["recipe"]["env"] == env and agent.config["env"] == env
@@ -57,7 +98,7 @@ def test_known_reward_and_termination_for_mountain_car():
         assert jnp.allclose(reward_fn(obs, jnp.array([1.0]), t.obs), t.reward)
         assert bool(termination_fn(obs, jnp.array([1.0]), t.obs)) == bool(t.terminated)
     with pytest.raises(ValueError, match="known_reward"):
-        PETS.agent(PETS.config("gymnax:Pendulum-v1", {"known_reward": True}))
+        PETS.agent(PETS.config("gymnax:Pendulum-v1", {"model": {"known_reward": True}}))
 
 
 @pytest.mark.parametrize("name, env, representation", [

@@ -47,7 +47,7 @@ def test_discrete():
     assert x.dtype == jnp.int32 and set(np.unique(x)) == {0, 1, 2}
     assert bool(d.contains(jnp.int32(2))) and not bool(d.contains(jnp.int32(3)))
     for bad in (0, -1):
-        with pytest.raises(ValueError, match="n must be >= 1"):
+        with pytest.raises(ValueError, match="n must be an int >= 1"):
             Discrete(bad)
     with pytest.raises(TypeError, match="n must be an int"):
         Discrete(2.5)

@@ -69,7 +69,7 @@ def test_the_table_summary_and_plots(reference):
     rows = _table(out)
     assert len(rows) == 4 * sweep_pets.SEEDS * 3
     assert {"learning_rate", "config", "seed", "iteration", "env_steps",
-            "eval_return", "model_loss"} <= set(rows[0])
+            "eval_return", "model/loss"} <= set(rows[0])
     lines = [json.loads(line) for line in open(out / "sweep.jsonl")]
     assert [line["eval_return"] for line in lines] == [float(r["eval_return"]) for r in rows]
     summary = json.loads((out / "sweep_summary.json").read_text())["summary"]
@@ -178,7 +178,7 @@ def test_a_float_that_fixes_a_shape_must_be_static():
                                           ensemble_size=2, hidden_sizes=(8,))
         planner = jwm.planners.cem(model, env.action_space, horizon=2, population=8,
                                    elite_frac=elite_frac)
-        return jwm.agents.pets(env, model, planner, episodes=2, steps_per_episode=5)
+        return jwm.agents.pets(env, model, planner, total_steps=10, steps_per_episode=5)
 
     with pytest.raises(ValueError, match="'elite_frac' cannot be traced.*static="):
         jwm.sweep(factory, jwm.sweeps.grid(elite_frac=[0.1, 0.5]), progress=False)
@@ -202,10 +202,10 @@ env = "gymnax:Pendulum-v1"
 seeds = 1
 threshold = -1000.0
 [set]
-episodes = 2
-steps_per_episode = 5
-"fit.epochs" = 1
-"fit.batch_size" = 4
+"loop.total_steps" = 10
+"loop.steps_per_episode" = 5
+"loop.fit_epochs" = 1
+"loop.fit_batch_size" = 4
 "model.hidden_sizes" = [8]
 "model.ensemble_size" = 2
 "model.particles" = 2
@@ -213,7 +213,7 @@ steps_per_episode = 5
 "planner.horizon" = 2
 "planner.iterations" = 1
 [grid]
-"fit.learning_rate" = [1e-3, 1e-2]
+"optimizer.learning_rate" = [1e-3, 1e-2]
 "planner.alpha" = [0.0, 0.5]
 """
 
@@ -227,7 +227,7 @@ def test_the_sweep_command_runs_a_toml_file(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "4 configurations × 1 seeds in 1 program(s)" in text
     summary = json.loads((tmp_path / "out" / "lr_summary.json").read_text())
-    assert summary["traced"] == ["fit.learning_rate", "planner.alpha"]
+    assert summary["traced"] == ["optimizer.learning_rate", "planner.alpha"]
     assert summary["summary"][0]["steps_to_threshold"] == [5.0]
     assert (tmp_path / "out" / "lr_heatmap.png").stat().st_size > 5000
 
@@ -236,7 +236,10 @@ def test_the_sweep_command_runs_a_toml_file(tmp_path, capsys):
     ('agent = "pets"\ncolour = 1\n[grid]\nx = [1]\n', "unknown keys \\['colour'\\]"),
     ('agent = "ppo"\n[grid]\nx = [1]\n', "agent must be one of"),
     ('agent = "pets"\n', "give either \\[grid\\] or configs, not neither"),
-    ('agent = "pets"\n[grid]\n"fit.learning_rte" = [1e-3]\n', "unknown config key 'fit.learning_rte'"),
+    ('agent = "pets"\n[grid]\n"optimizer.learning_rte" = [1e-3]\n',
+     "unknown config key 'optimizer.learning_rte'"),
+    ('agent = "pets"\n[grid]\n"fit.learning_rate" = [1e-3]\n',
+     "unknown config key 'fit'.*now optimizer.learning_rate"),
     ('agent = [\n', "not valid TOML"),
 ])
 def test_a_bad_sweep_file_is_named(tmp_path, capsys, text, match):

@@ -25,7 +25,7 @@ def _agent(epochs=2, **model_options):
                                       **model_options)
     planner = jwm.planners.cem(model, PENDULUM.action_space, horizon=3, population=8,
                                iterations=1)
-    return jwm.agents.pets(PENDULUM, model, planner, episodes=ITERATIONS, steps_per_episode=10,
+    return jwm.agents.pets(PENDULUM, model, planner, total_steps=ITERATIONS * 10, steps_per_episode=10,
                            fit_options=dict(epochs=epochs, batch_size=8))
 
 
@@ -62,7 +62,7 @@ def test_uninterrupted_training_equals_run(reference, tmp_path):
     lines = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
     assert [line["iteration"] for line in lines] == [1, 2, 3, 4]
     assert lines[1]["eval_return"] == pytest.approx(float(reference[1].eval_return[1]))
-    assert [i for i, _ in logged] == [1, 2, 3, 4] and "model_val_error" in logged[0][1]
+    assert [i for i, _ in logged] == [1, 2, 3, 4] and "model/val_error" in logged[0][1]
 
 
 def test_resume_and_continue_are_bit_identical(reference, tmp_path):

@@ -93,7 +93,7 @@ def test_shapes_and_record(trained, data, sample_one):
     model, params, _ = trained["task"]
     frames, future, tasks = data
     assert isinstance(model, VideoDiffusion)
-    assert model.horizon == HORIZON and model.observation_shape == (SIZE, SIZE, 2)
+    assert model.horizon == HORIZON and model.obs_shape == (SIZE, SIZE, 2)
     assert model.condition == "task" and model.condition_shape == () and model.num_tasks == 2
     value, metrics = jax.jit(model.loss)(params, frames[:4], future[:4], tasks[:4],
                                          jax.random.key(2))

@@ -29,7 +29,7 @@ class _Video:
     columns, where the shifts ``s_i`` in {0, 1, 2} come from the key."""
 
     horizon: int = HORIZON
-    observation_shape: tuple = (4, 4, 1)
+    obs_shape: tuple = (4, 4, 1)
 
     def sample(self, params, frame, condition, key, num_steps):
         shifts = jax.random.randint(key, (self.horizon,), 0, 3) + params * 0
@@ -80,7 +80,7 @@ def test_actions_are_read_off_the_video_and_replanned_every_execute_steps():
 
 def test_runs_in_mpc_episode_on_minatar_frames_and_keys_of_both_kinds_agree():
     env = jwm.envs.make("gymnax:Breakout-MinAtar")
-    video = _Video(horizon=2, observation_shape=env.observation_space.shape)
+    video = _Video(horizon=2, obs_shape=env.observation_space.shape)
     planner = video_plan(video, _Inverse(), env.observation_space, env.action_space,
                          condition=1, execute=2)
     params = VideoPlanParams(diffusion=jnp.zeros(()), inverse=())
@@ -93,7 +93,7 @@ def test_runs_in_mpc_episode_on_minatar_frames_and_keys_of_both_kinds_agree():
 
 
 def test_bad_input_is_named():
-    with pytest.raises(ValueError, match="num_steps must be >= 1"):
+    with pytest.raises(ValueError, match="num_steps must be an int >= 1"):
         video_plan(_Video(), _Inverse(), FRAMES, ACTIONS, condition=0, num_steps=0)
     with pytest.raises(ValueError, match="execute must be at most the video's horizon 4"):
         video_plan(_Video(), _Inverse(), FRAMES, ACTIONS, condition=0, execute=5)
@@ -101,7 +101,7 @@ def test_bad_input_is_named():
         video_plan(_Video(), _Inverse(), Box(low=0.0, high=1.0, shape=(3,)), ACTIONS,
                    condition=0)
     with pytest.raises(ValueError, match="generates frames of shape"):
-        video_plan(_Video(observation_shape=(5, 5, 1)), _Inverse(), FRAMES, ACTIONS,
+        video_plan(_Video(obs_shape=(5, 5, 1)), _Inverse(), FRAMES, ACTIONS,
                    condition=0)
     with pytest.raises(TypeError, match="no dynamics"):
         frame_encoder.step((), _frame(), 0, jax.random.key(0))

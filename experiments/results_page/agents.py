@@ -28,14 +28,15 @@ def render_pets(ctx: Ctx) -> str:
     pend = ctx.get("pets_Pendulum-v1.json")
     if pend:
         c = pend["config"]
-        m, pl, fit = c["model"], c["planner"], c["fit"]
+        m, pl, lp = c["model"], c["planner"], c["loop"]
+        steps = lp["steps_per_episode"] or pend["env_steps"][0]
         out.append(
             f"CEM-MPC on a probabilistic ensemble ({m['ensemble_size']} {m.get('activation', '')} "
             f"members of {len(m['hidden_sizes'])} × {m['hidden_sizes'][0]}, "
             f"{m['propagation']} with {m['particles']} particles; horizon {pl['horizon']}, "
             f"population {pl['population']}, {pl['iterations']} iterations), refit for "
-            f"{fit['epochs']} epochs after every episode; random actions in the first "
-            f"{c['random_episodes']} episode(s). Every later episode is planned on the model fitted to "
+            f"{lp['fit_epochs']} epochs after every episode; random actions in the first "
+            f"{(lp['prefill'] or steps) // steps} episode(s). Every later episode is planned on the model fitted to "
             "all earlier data, and its return is the evaluation point. The run is the PETS "
             "recipe (`jwm.recipes.PETS`) driven by `jwm.train`, all seeds vmapped in one "
             "program.")
@@ -52,7 +53,7 @@ def render_pets(ctx: Ctx) -> str:
         first = None
         if tgt.get("mean_steps") in r["env_steps"]:
             first = r["env_steps"].index(tgt["mean_steps"])
-        rows.append([r["env"], r["config"]["episodes"], r["env_steps"][0],
+        rows.append([r["env"], len(r["env_steps"]), r["env_steps"][0],
                      _episodes_list(means, first), reach or "–",
                      num(dig(r, "baselines", "random actions", "mean")),
                      num(dig(r, "baselines", "true-model CEM", "mean")),
@@ -78,12 +79,14 @@ def render_pets(ctx: Ctx) -> str:
     mc = ctx.get("pets_MountainCarContinuous-v0.json")
     if mc:
         c = mc["config"]
-        pl = c["planner"]
-        planned = [x for seed in mc["eval_returns"] for x in seed[c["random_episodes"]:]]
+        pl, lp = c["planner"], c["loop"]
+        steps = lp["steps_per_episode"] or mc["env_steps"][0]
+        planned = [x for seed in mc["eval_returns"]
+                   for x in seed[(lp["prefill"] or steps) // steps:]]
         cem = dig(mc, "baselines", "true-model CEM", "returns") or []
         out += ["", f"On {mc['env']} the environment's reward and termination are given to "
-                f"the model (`known_reward`), with {c['episodes']} episodes of "
-                f"{c['steps_per_episode']} steps and CEM horizon {pl['horizon']} × population "
+                f"the model (`known_reward`), with {lp['total_steps'] // steps} episodes of "
+                f"{steps} steps and CEM horizon {pl['horizon']} × population "
                 f"{pl['population']} × {pl['iterations']} iterations. PETS's planned episodes "
                 f"score {num(min(planned))} to {num(max(planned))}; CEM on the simulator "
                 f"scores {num(dig(mc, 'baselines', 'true-model CEM', 'mean'))} and random "
@@ -100,19 +103,19 @@ def render_svg(ctx: Ctx) -> str:
     out = []
     base = ctx.get("svg_Pendulum-v1.json")
     if base:
-        c, le = base["config"], base["config"]["learner"]
+        c, le, lp = base["config"], base["config"]["learner"], base["config"]["loop"]
         m = c.get("model", {})
         out.append(
             f"A tanh-Gaussian policy ({' × '.join(map(str, le['actor_hidden_sizes']))}, "
             f"{le['activation']}) trained only by the gradient of the imagined return "
             f"through the model: {le['horizon']}-step imagined trajectories from "
-            f"{c['batch_size']} buffer states per update, λ-returns (λ {le['lambda_']}, "
+            f"{lp['batch_size']} buffer states per update, λ-returns (λ {le['lambda_']}, "
             f"γ {le['discount']}) bootstrapped by an EMA target critic, "
-            f"{c['updates_per_episode']} updates per round. Each round collects one episode "
+            f"{lp['updates_per_episode']} updates per round. Each round collects one episode "
             "with the sampling policy (the first with random actions), refits the model "
             f"({m.get('ensemble_size')} members of {len(m.get('hidden_sizes', []))} × "
-            f"{(m.get('hidden_sizes') or [None])[0]}, {dig(c, 'fit', 'epochs')} epochs) and "
-            f"then evaluates the deterministic policy on {c['eval_episodes']} fresh episodes; "
+            f"{(m.get('hidden_sizes') or [None])[0]}, {lp['fit_epochs']} epochs) and "
+            f"then evaluates the deterministic policy on {lp['eval_episodes']} fresh episodes; "
             "env steps count collected steps only. All seeds run as one vmapped program, "
             "the SVG recipe driven by `jwm.train`. The true-model variant fits nothing and "
             "learns nothing from the collected episodes, so its env steps are a clock of "
@@ -162,7 +165,7 @@ def render_dreamer(ctx: Ctx) -> str:
     cp, pd = ctx.get("dreamer_CartPole-v1.json"), ctx.get("dreamer_Pendulum-v1.json")
     ref = cp or pd
     if ref:
-        m, b, lp = ref["config"]["model"], ref["config"]["behavior"], ref["config"]["loop"]
+        m, b, lp = ref["config"]["model"], ref["config"]["learner"], ref["config"]["loop"]
         out.append(
             f"RSSM (GRU state {m['deter']} in {m['blocks']} blocks, {m['stoch']} categoricals "
             f"× {m['classes']} classes, MLPs of {m['units']}) and an actor-critic imagining "
@@ -174,9 +177,10 @@ def render_dreamer(ctx: Ctx) -> str:
             "vmapped program through `jwm.train`.")
         for r in (cp, pd):
             if r:
-                b, lp = r["config"]["behavior"], r["config"]["loop"]
+                b, opt = r["config"]["learner"], r["config"]["optimizer"]
                 out.append(f"{r['env']}: γ {b['discount']}, learning rates model "
-                           f"{lp['model_lr']}, actor {b['actor_lr']}, critic {b['critic_lr']}.")
+                           f"{opt['learning_rate']}, actor {b['actor_lr']}, critic "
+                           f"{b['critic_lr']}.")
     rows = []
     for p, r in ctx.matching("dreamer_*.json"):
         means = seed_means(r)
@@ -204,8 +208,8 @@ def render_dreamer(ctx: Ctx) -> str:
         out += ["", text[:1].upper() + text[1:] + "."]
     g = ctx.get("dreamer_CartPole-v1_gamma0.99_48k.json")
     if g and cp:
-        gb, gl = g["config"]["behavior"], g["config"]["loop"]
-        cb, cl = cp["config"]["behavior"], cp["config"]["loop"]
+        gb, gl = g["config"]["learner"], g["config"]["loop"]
+        cb, cl = cp["config"]["learner"], cp["config"]["loop"]
         changed = [f"{name} {gd[k]} instead of {cd[k]}"
                    for name, k, gd, cd in (("γ", "discount", gb, cb),
                                            ("critic learning rate", "critic_lr", gb, cb),
@@ -302,7 +306,7 @@ def render_sweep_pets(ctx: Ctx) -> str:
     if not r:
         return "No `sweep_pets_summary.json` was found."
     traced = r.get("traced", [])
-    rows_key, cols_key = (traced + ["planner.alpha", "fit.learning_rate"])[:2]
+    rows_key, cols_key = (traced + ["planner.alpha", "optimizer.learning_rate"])[:2]
     alphas = sorted({s[rows_key] for s in r["summary"]})
     lrs = sorted({s[cols_key] for s in r["summary"]})
     cell = {(s[rows_key], s[cols_key]): s for s in r["summary"]}

@@ -49,15 +49,15 @@ VARIANTS = {
         "python experiments/dreamer.py --env gymnax:CartPole-v1 --seeds 3 --seed 3",
     "muzero_CartPole-v1_lrdecay.json":
         "python experiments/muzero.py --env gymnax:CartPole-v1 --seeds 3 --set "
-        "'{\"num_simulations\": 32, \"final_learning_rate\": 3e-4, \"eval_episodes\": 16}' "
-        "--tag _lrdecay",
+        "search.num_simulations=32 --set optimizer.final_learning_rate=3e-4 --set "
+        "loop.eval_episodes=16 --tag _lrdecay",
     "muzero_Breakout-MinAtar.json": "python experiments/muzero.py --env gymnax:Breakout-MinAtar "
                                     "--seeds 2",
     "alphazero_connect_four.json": "python experiments/alphazero.py --env pgx:connect_four "
                                    "--seeds 1 --match-simulations 32 128",
     "alphazero_connect_four_1h.json":
-        "python experiments/alphazero.py --env pgx:connect_four --seeds 1 --steps 2867200 "
-        "--match-simulations 128 --tag _1h --set '{\"eval_opponent_simulations\": 50}'",
+        "python experiments/alphazero.py --env pgx:connect_four --seeds 1 --steps 2870080 "
+        "--match-simulations 128 --tag _1h --set loop.eval_opponent_simulations=50",
     "ppo_CartPole-v1.json": "python experiments/ppo.py --env CartPole-v1 --seeds 5",
     "ppo_Pendulum-v1.json": "python experiments/ppo.py --env Pendulum-v1 --seeds 5",
     "ppo_Breakout-MinAtar.json": "python experiments/ppo.py --env Breakout-MinAtar --seeds 3",

@@ -24,14 +24,15 @@ def render_muzero(ctx: Ctx) -> str:
     cp = ctx.get("muzero_CartPole-v1.json")
     if cp:
         m, lp = cp["config"]["model"], cp["config"]["loop"]
+        sp, opt = cp["config"]["search"], cp["config"]["optimizer"]
         out.append(
             f"`jwm.recipes.MUZERO`: representation, dynamics and prediction MLPs (hidden "
             f"{' × '.join(map(str, m['hidden_sizes']))}, hidden state {m['latent_size']}, rewards and values over "
-            f"{2 * m['support'] + 1} bins of `h(x)`), {lp['search']} search with "
-            f"{lp['num_simulations']} simulations, {lp['num_envs']} self-play envs, "
+            f"{2 * m['support'] + 1} bins of `h(x)`), {sp['rule']} search with "
+            f"{sp['num_simulations']} simulations, {lp['num_envs']} self-play envs, "
             f"γ {lp['discount']}, K = {lp['unroll_steps']} unroll steps, {lp['n_step']}-step "
             f"value targets from a target network copied every {lp['target_update_every']} "
-            f"updates, AdamW {lp['learning_rate']}, {lp['train_steps']} updates of "
+            f"updates, AdamW {opt['learning_rate']}, {lp['train_steps']} updates of "
             f"{lp['batch_size']} sequences every {lp['train_every']} env steps, prioritised "
             f"replay (α {lp['priority_exponent']}, β {lp['importance_exponent']}), reanalyse "
             f"fraction {lp['reanalyse_fraction']}. Evaluation: the search without noise, "
@@ -39,9 +40,9 @@ def render_muzero(ctx: Ctx) -> str:
     # CartPole (the recipe, then its variant) before the MinAtar game.
     runs = sorted(ctx.matching("muzero_*.json"), key=lambda pr: ("MinAtar" in pr[0], pr[0]))
     for p, r in runs:
-        lp = r["config"]["loop"]
-        extra = [f"{k} {lp[k]}" for k in ("num_simulations", "final_learning_rate",
-                                         "eval_episodes", "n_step") if k in lp]
+        settings = {**r["config"]["search"], **r["config"]["optimizer"], **r["config"]["loop"]}
+        extra = [f"{k} {settings[k]}" for k in ("num_simulations", "final_learning_rate",
+                                               "eval_episodes", "n_step") if k in settings]
         out += ["", f"**{r['env']}** ({code(p)}, {r['seeds']} seeds, "
                 f"{num(r.get('wall_time_s'), 0)} s; {', '.join(extra)}):", "",
                 _per_step_table(r, "")]
@@ -82,7 +83,7 @@ def _wdl(m):
 def recipe_matches(recipe):
     """The tic-tac-toe recipe's matches at its own simulation count, one per seed, and
     those of them without a loss."""
-    sims = str(recipe["config"]["loop"]["num_simulations"])
+    sims = str(recipe["config"]["search"]["num_simulations"])
     seeds = recipe["matches"]["by_simulations"].get(sims, [])
     return seeds, [m for m in seeds if m["losses"] == 0]
 
@@ -98,10 +99,10 @@ def render_alphazero(ctx: Ctx) -> str:
     ttt = ctx.matching("alphazero_tic_tac_toe*.json")
     if ttt:
         r0 = ttt[0][1]
-        lp, md = r0["config"]["loop"], r0["config"]["model"]
+        lp, md, sp = r0["config"]["loop"], r0["config"]["model"], r0["config"]["search"]
         out.append(
             f"`jwm.recipes.ALPHAZERO` on pgx tic-tac-toe: the true rules searched by "
-            f"{lp['search']} search with {lp['num_simulations']} simulations, a prediction "
+            f"{sp['rule']} search with {sp['num_simulations']} simulations, a prediction "
             f"network (MLP {' × '.join(map(str, md['hidden_sizes']))}, value over {2 * md['support'] + 1} bins of "
             f"`h(x)`), {lp['num_envs']} self-play games in parallel, {lp['train_steps']} "
             f"updates of {lp['batch_size']} positions every {lp['train_every']} plies, "
@@ -143,13 +144,14 @@ def render_alphazero(ctx: Ctx) -> str:
     c4 = ctx.matching("alphazero_connect_four*.json")
     if c4:
         r0 = (ctx.get("alphazero_connect_four.json") or c4[0][1])
-        lp, md = r0["config"]["loop"], r0["config"]["model"]
+        lp, md, sp = r0["config"]["loop"], r0["config"]["model"], r0["config"]["search"]
+        opt = r0["config"]["optimizer"]
         out += ["", "**Connect four**: the board through an MLP (hidden "
-                f"{' × '.join(map(str, md['hidden_sizes']))}, features {md['features']}), {lp['search']} search with "
-                f"{lp['num_simulations']} simulations, {lp['num_envs']} self-play games in "
+                f"{' × '.join(map(str, md['hidden_sizes']))}, features {md['features']}), {sp['rule']} search with "
+                f"{sp['num_simulations']} simulations, {lp['num_envs']} self-play games in "
                 f"parallel, {lp['train_steps']} updates of {lp['batch_size']} positions every "
-                f"{lp['train_every']} plies, AdamW {lp['learning_rate']} decayed to "
-                f"{lp.get('final_learning_rate')}. Afterwards "
+                f"{lp['train_every']} plies, AdamW {opt['learning_rate']} decayed to "
+                f"{opt.get('final_learning_rate')}. Afterwards "
                 f"{r0['matches']['games_per_seed']} games against "
                 f"{r0['matches']['reference']}, half of them moving first.", ""]
         rows = []

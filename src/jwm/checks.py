@@ -17,8 +17,8 @@ import numbers
 import jax
 import numpy as np
 
-__all__ = ["branch", "check_choice", "check_int", "check_positive_int", "check_real",
-           "is_traced"]
+__all__ = ["branch", "check_choice", "check_fields", "check_int", "check_positive_int",
+           "check_real", "is_traced"]
 
 
 def is_traced(value) -> bool:
@@ -83,8 +83,8 @@ def check_real(where: str, name: str, value, *, low: float = -np.inf, high: floa
 
 
 def check_int(where: str, name: str, value, *, minimum: int = 1) -> int:
-    """``value`` (a Python or NumPy integer, never traced: it fixes a shape) as an int
-    ``>= minimum``.
+    """``value`` (a Python or NumPy integer, never traced: it fixes a shape or counts a
+    loop) as an int ``>= minimum``; the one integer check of every builder and loop.
 
     Raises:
       TypeError: not an integer (a float, a bool, a tracer).
@@ -92,18 +92,26 @@ def check_int(where: str, name: str, value, *, minimum: int = 1) -> int:
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         hint = " (it fixes a shape, so it cannot be traced)" if is_traced(value) else ""
-        raise TypeError(f"{where}: {name} must be an int{hint}, got {value!r}")
+        raise TypeError(f"{where}: {name} must be an int >= {minimum}{hint}, got {value!r}")
     if value < minimum:
-        raise ValueError(f"{where}: {name} must be >= {minimum}, got {value}")
+        raise ValueError(f"{where}: {name} must be an int >= {minimum}, got {value}")
     return int(value)
 
 
 def check_positive_int(where: str, param: str, value, low: int = 1) -> int:
-    """Like `check_int`, for loop settings (counts of iterations, seeds, episodes):
-    every bad value is a ValueError naming ``param``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{where}: {param} must be an int >= {low}, got {value!r}")
-    return int(value)
+    """`check_int` under its former name, for the agents not yet moved to it."""
+    return check_int(where, param, value, minimum=low)
+
+
+def check_fields(where: str, name: str, value, fields, *, what: str):
+    """``value`` if it has every attribute in ``fields``. Records are open (design
+    principle 3): any object with the fields a function uses is accepted, whatever its
+    class; a TypeError names ``what`` is expected and the fields missing."""
+    missing = [field for field in fields if not hasattr(value, field)]
+    if missing:
+        raise TypeError(f"{where}: {name} must be {what}; got a {type(value).__name__} "
+                        f"without {', '.join(missing)}")
+    return value
 
 
 def check_choice(where: str, name: str, value, choices):

@@ -1,4 +1,5 @@
-"""The ``jwm`` command.
+"""jwm: plan with world models in JAX. Train an agent from its recipe, plan with the
+simulator itself as the model, or sweep a recipe's settings.
 
 ``jwm pets|svg|dreamer|muzero|alphazero`` trains an agent from its recipe (`jwm.recipes`) through
 `jwm.train`: seeds vmapped in one program, a progress bar, checkpoints in
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 
@@ -21,6 +23,51 @@ __all__ = ["main", "build_planner"]
 
 PLANNERS = ("cem", "icem", "gradient", "mppi", "random", "mcts")
 INTERRUPTED = 130  # the shell's code for a run stopped by SIGINT
+# The environments each command takes (jwm.envs.make names them "<suite>:<name>").
+ENV_HELP = {
+    "plan": "'gymnax:<id>', 'brax:<name>' or 'pgx:<game>' (pgx with --planner mcts)",
+    "pets": "'gymnax:<id>' or 'brax:<name>', vector observations",
+    "svg": "'gymnax:<id>' or 'brax:<name>', continuous actions",
+    "dreamer": "'gymnax:<id>' or 'brax:<name>', vector observations",
+    "muzero": "'gymnax:<id>' with discrete actions (MinAtar frames included)",
+    "alphazero": "a two-player board game, 'pgx:<game>' (e.g. pgx:connect_four)",
+}
+
+
+def _count(low: int):
+    """An argparse type: an int >= ``low``, refused by argparse (naming the flag the
+    user typed) before anything imports jax."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an int >= {low}, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be an int >= {low}, got {value}")
+        return value
+
+    parse.__name__ = "int"  # argparse's "invalid int value" wording for a non-number
+    return parse
+
+
+POSITIVE, NON_NEGATIVE = _count(1), _count(0)
+
+# The knobs of `jwm plan`: (flag, type, default, help).
+PLAN_KNOBS = [
+    ("--seeds", POSITIVE, 4, "episodes run in parallel (vmap)"),
+    ("--seed", NON_NEGATIVE, 0, "base PRNG seed"),
+    ("--steps", POSITIVE, None, "env steps of the run, one episode (None: the env's time limit)"),
+    ("--horizon", POSITIVE, 30, "plan length (MCTS: rollout depth)"),
+    ("--population", POSITIVE, 500, "CEM, iCEM, MPPI, random"),
+    ("--iterations", POSITIVE, 5, "CEM, iCEM, MPPI; gradient: Adam steps"),
+    ("--elite-frac", float, 0.1, "CEM: the share of candidates refitted to"),
+    ("--temperature", float, 1.0, "MPPI: the temperature of its weights"),
+    ("--learning-rate", float, 0.1, "gradient: Adam step in half-ranges of the action box"),
+    ("--restarts", POSITIVE, 8, "gradient: random restarts"),
+    ("--simulations", POSITIVE, 64, "MCTS simulations per step"),
+    ("--rollouts", POSITIVE, 8, "MCTS: random rollouts per leaf, the best one counts"),
+]
 
 
 def build_planner(name: str, model, action_space, *, horizon: int, population: int,
@@ -71,30 +118,29 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescription
 
 # Shortcut flags of each agent: (flag, config path, type, help). The default shown is
 # the recipe's base value; an environment's own settings may differ (see --show-config).
+STEPS = ("--steps", "loop.total_steps", int, "env steps of the run, the prefill included")
+EVAL_EVERY = ("--eval-every", "loop.eval_every", int, "env steps between evaluations")
 SHORTCUTS = {
-    "pets": [("--episodes", "episodes", int, "episodes per run, the random warm-up included"),
-             ("--steps", "steps_per_episode", int, "env steps per episode (None: the env's limit)"),
+    "pets": [STEPS,
              ("--horizon", "planner.horizon", int, "CEM planning horizon"),
              ("--population", "planner.population", int, "CEM population"),
-             ("--epochs", "fit.epochs", int, "training epochs per refit")],
-    "svg": [("--episodes", "episodes", int, "rounds per run, the random warm-up included"),
-            ("--steps", "steps_per_episode", int, "env steps per episode (None: the env's limit)"),
-            ("--updates", "updates_per_episode", int, "learner updates per round"),
-            ("--model", "model_kind", str, "ensemble | mlp | true (the simulator)"),
+             ("--epochs", "loop.fit_epochs", int, "training epochs per refit")],
+    "svg": [STEPS,
+            ("--updates", "loop.updates_per_episode", int, "learner updates per episode"),
+            ("--model", "model.kind", str, "ensemble | mlp | true (the simulator)"),
             ("--horizon", "learner.horizon", int, "imagination horizon")],
-    "dreamer": [("--steps", "loop.total_steps", int, "env steps after the prefill"),
-                ("--eval-every", "loop.eval_every", int, "env steps per iteration"),
-                ("--horizon", "behavior.horizon", int, "imagination horizon")],
-    "muzero": [("--steps", "loop.total_steps", int, "env steps after the prefill"),
-               ("--eval-every", "loop.eval_every", int, "env steps per iteration"),
-               ("--simulations", "loop.num_simulations", int, "simulations per search"),
-               ("--search", "loop.search", str, "gumbel | puct"),
+    "dreamer": [STEPS, EVAL_EVERY,
+                ("--horizon", "learner.horizon", int, "imagination horizon")],
+    "muzero": [STEPS, EVAL_EVERY,
+               ("--simulations", "search.num_simulations", int, "simulations per search"),
+               ("--search", "search.rule", str, "gumbel | puct"),
                ("--reanalyse", "loop.reanalyse_fraction", float,
                 "fraction of each batch re-searched for fresh policy targets")],
-    "alphazero": [("--steps", "loop.total_steps", int, "self-play plies"),
-                  ("--eval-every", "loop.eval_every", int, "plies per iteration"),
-                  ("--simulations", "loop.num_simulations", int, "simulations per search"),
-                  ("--search", "loop.search", str, "gumbel | puct")],
+    "alphazero": [("--steps", "loop.total_steps", int,
+                   "self-play plies of the run, the prefill included"),
+                  ("--eval-every", "loop.eval_every", int, "plies between evaluations"),
+                  ("--simulations", "search.num_simulations", int, "simulations per search"),
+                  ("--search", "search.rule", str, "gumbel | puct")],
 }
 
 
@@ -107,31 +153,27 @@ def _lookup(config: dict, path: str):
 def _parser() -> argparse.ArgumentParser:
     from jwm.recipes import RECIPES
 
+    from jwm import __version__
+
     parser = argparse.ArgumentParser(prog="jwm", description=__doc__.split("\n\n")[0],
                                      formatter_class=_Formatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"jwm {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     plan = sub.add_parser("plan", help="true-model MPC on an environment, vmapped over seeds",
-                          formatter_class=_Formatter)
-    plan.add_argument("--env", default="gymnax:Pendulum-v1", help="'gymnax:<id>' or 'brax:<name>'")
-    plan.add_argument("--planner", choices=PLANNERS, default="cem")
-    plan.add_argument("--seeds", type=int, default=4, help="episodes run in parallel (vmap)")
-    plan.add_argument("--seed", type=int, default=0, help="base PRNG seed")
-    plan.add_argument("--horizon", type=int, default=30, help="plan length (MCTS: rollout depth)")
-    plan.add_argument("--population", type=int, default=500, help="CEM, iCEM, MPPI, random")
-    plan.add_argument("--iterations", type=int, default=5,
-                      help="CEM, iCEM, MPPI; gradient: Adam steps")
-    plan.add_argument("--elite-frac", type=float, default=0.1, help="CEM")
-    plan.add_argument("--temperature", type=float, default=1.0, help="MPPI")
-    plan.add_argument("--learning-rate", type=float, default=0.1,
-                      help="gradient: Adam step in half-ranges of the action box")
-    plan.add_argument("--restarts", type=int, default=8, help="gradient: random restarts")
-    plan.add_argument("--simulations", type=int, default=64, help="MCTS simulations per step")
-    plan.add_argument("--rule", choices=("uct", "puct", "gumbel"), default="uct", help="MCTS")
-    plan.add_argument("--rollouts", type=int, default=8,
-                      help="MCTS: random rollouts per leaf, the best one counts")
-    plan.add_argument("--steps", type=int, default=None,
-                      help="env steps per episode (None: the env's time limit)")
-    plan.add_argument("--backend", default=None, help="brax pipeline, e.g. 'positional'")
+                          formatter_class=_Formatter,
+                          description="Model-predictive control with the simulator itself as "
+                                      "the world model:\none planner, one episode per seed, "
+                                      "the seeds vmapped in one program.")
+    plan.add_argument("--env", default="gymnax:Pendulum-v1", help=ENV_HELP["plan"])
+    plan.add_argument("--planner", choices=PLANNERS, default="cem",
+                      help="random shooting, CEM, iCEM, MPPI, gradient shooting or MCTS")
+    for flag, kind, default, text in PLAN_KNOBS:
+        plan.add_argument(flag, type=kind, default=default,
+                          metavar="X" if kind is float else "N", help=text)
+    plan.add_argument("--rule", choices=("uct", "puct", "gumbel"), default="uct",
+                      help="MCTS's selection rule")
+    plan.add_argument("--backend", default=None, metavar="NAME",
+                      help="brax pipeline, e.g. 'positional'")
     plan.add_argument("--json", default=None, metavar="PATH", help="also write results here")
     plan.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -139,25 +181,29 @@ def _parser() -> argparse.ArgumentParser:
         learn = sub.add_parser(name, help=f"train {recipe.algorithm}",
                                formatter_class=_Formatter,
                                description=f"Train {recipe.algorithm} through jwm.train.")
-        learn.add_argument("--env", default=recipe.default_env, help="a 'gymnax:<id>' env")
-        learn.add_argument("--seeds", type=int, default=2, help="runs in parallel (vmap)")
-        learn.add_argument("--seed", type=int, default=0, help="base PRNG seed")
+        learn.add_argument("--env", default=recipe.default_env, help=ENV_HELP[name])
+        learn.add_argument("--seeds", type=POSITIVE, default=2, metavar="N",
+                           help="runs in parallel (vmap)")
+        learn.add_argument("--seed", type=NON_NEGATIVE, default=0, metavar="N",
+                           help="base PRNG seed")
         for flag, path, kind, text in SHORTCUTS[name]:
-            learn.add_argument(flag, type=kind, default=None, dest="shortcut:" + path,
-                               metavar=kind.__name__.upper(),
+            learn.add_argument(flag, type=POSITIVE if kind is int else kind, default=None,
+                               dest="shortcut:" + path,
+                               metavar={int: "N", float: "X", str: "NAME"}[kind],
                                help=f"{text}; --set {path}=VALUE (default: "
                                     f"{_lookup(recipe.defaults, path)}, or the env's own)")
         learn.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                           help="any recipe setting, e.g. --set fit.batch_size=64 (VALUE is "
+                           help="any recipe setting, e.g. --set loop.capacity=50000 (VALUE is "
                                 "JSON, or a string); unknown keys are errors")
-        learn.add_argument("--iterations", type=int, default=None,
+        learn.add_argument("--iterations", type=POSITIVE, default=None, metavar="N",
                            help="iterations to reach (None: the recipe's run length); larger "
                                 "than a finished run's continues it")
         learn.add_argument("--checkpoint-dir", default=None, metavar="DIR",
                            help="checkpoints and metrics.jsonl; the same command resumes")
-        learn.add_argument("--checkpoint-every", type=int, default=10, metavar="N",
+        learn.add_argument("--checkpoint-every", type=POSITIVE, default=10, metavar="N",
                            help="iterations between checkpoints")
-        learn.add_argument("--keep", type=int, default=3, help="checkpoints kept")
+        learn.add_argument("--keep", type=POSITIVE, default=3, metavar="N",
+                           help="checkpoints kept")
         learn.add_argument("--out", default=None, metavar="FILE",
                            help="results JSON (None: results/<agent>_<env>.json); a PNG "
                                 "goes beside it")
@@ -177,17 +223,20 @@ def _add_sweep_parser(sub) -> None:
                            description="Run the sweep a TOML or YAML file describes (see "
                                        "docs/sweeps.md) through jwm.sweep.")
     sweep.add_argument("file", help="the sweep's .toml, .yaml or .yml file")
-    sweep.add_argument("--devices", type=int, default=None,
+    sweep.add_argument("--devices", type=POSITIVE, default=None, metavar="N",
                        help="shard the runs over the first N devices (default: all)")
     sweep.add_argument("--out", default=None, metavar="DIR",
                        help="the table, summary and plots (default: results/sweeps)")
     sweep.add_argument("--checkpoint-dir", default=None, metavar="DIR",
                        help="checkpoints; the same command resumes a killed sweep")
-    sweep.add_argument("--checkpoint-every", type=int, default=10, metavar="N")
+    sweep.add_argument("--checkpoint-every", type=POSITIVE, default=10, metavar="N",
+                       help="iterations between checkpoints")
     sweep.add_argument("--coordinator", default=None, metavar="HOST:PORT",
                        help="several hosts: jax.distributed's coordinator (process 0)")
-    sweep.add_argument("--num-processes", type=int, default=None)
-    sweep.add_argument("--process-id", type=int, default=None)
+    sweep.add_argument("--num-processes", type=POSITIVE, default=None, metavar="N",
+                       help="several hosts: how many processes run the sweep together")
+    sweep.add_argument("--process-id", type=NON_NEGATIVE, default=None, metavar="N",
+                       help="several hosts: this process's index, 0 to N-1")
     sweep.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -222,18 +271,9 @@ def _sweep(args) -> int:
 
 def _overrides(args) -> dict:
     """``--set`` and shortcut flags as one nested dict of recipe overrides."""
-    from jwm.recipes.base import deep_update, dotted
+    from jwm.recipes.base import deep_update, dotted, parse_settings
 
-    overrides: dict = {}
-    for item in args.set:
-        if "=" not in item:
-            raise ValueError(f"--set takes KEY=VALUE, got {item!r}")
-        path, text = item.split("=", 1)
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            value = text
-        overrides = deep_update(overrides, dotted(path.strip(), value))
+    overrides = parse_settings(args.set)
     for dest, value in vars(args).items():
         if dest.startswith("shortcut:") and value is not None:
             overrides = deep_update(overrides, dotted(dest[len("shortcut:"):], value))
@@ -304,9 +344,8 @@ def _plan(args) -> int:
     from tqdm.auto import tqdm
 
     from jwm import agents, envs, models
+    from jwm.device import device_name
 
-    if args.seeds <= 0:
-        raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
     env_kwargs = {"backend": args.backend} if args.backend else {}
     env = envs.make(args.env, **env_kwargs)
     model = models.true_model(env)
@@ -353,7 +392,7 @@ def _plan(args) -> int:
         "config": {k: v for k, v in vars(args).items() if k not in ("json", "command")},
         "seeds": args.seeds, "returns": returns.tolist(), "lengths": lengths.tolist(),
         "num_nonfinite": nonfinite.tolist(), "mean_return": float(returns.mean()),
-        "wall_time_s": wall, "device": str(jax.devices()[0]),
+        "wall_time_s": wall, "device": device_name(),
     }
     if args.json:
         from jwm.atomic import write_json
@@ -362,13 +401,22 @@ def _plan(args) -> int:
     return 0
 
 
+def _flags_named(command: str, message: str) -> str:
+    """The shortcut flags of ``command`` whose settings ``message`` names, as a hint:
+    a check deep in an agent names its parameter, the user typed a flag."""
+    names = [(path.split(".")[-1], flag) for flag, path, _, _ in SHORTCUTS.get(command, ())]
+    found = [f"{name} is {flag}" for name, flag in names
+             if re.search(rf"\b{re.escape(name)}\b", message)]
+    return f"\n(jwm {command}: {', '.join(found)})" if found else ""
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
         command = {"plan": _plan, "sweep": _sweep}.get(args.command, _learn)
         return command(args)
     except (ValueError, TypeError) as e:
-        print(f"jwm: error: {e}", file=sys.stderr)
+        print(f"jwm: error: {e}{_flags_named(args.command, str(e))}", file=sys.stderr)
         return 2
 
 

@@ -7,12 +7,13 @@ them at trace time (to pick a sampling scheme, to validate) without a device tra
 
 from __future__ import annotations
 
-import numbers
 from typing import Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from jwm.checks import check_int
 
 __all__ = ["Box", "Discrete", "Space"]
 
@@ -125,11 +126,7 @@ class Discrete:
     """
 
     def __init__(self, n: int):
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-            raise TypeError(f"Discrete: n must be an int, got {type(n).__name__}")
-        if n <= 0:
-            raise ValueError(f"Discrete: n must be >= 1, got {n}")
-        self.n = int(n)
+        self.n = check_int("Discrete", "n", n)
         self.shape = ()
         self.dtype = np.dtype(np.int32)
 

@@ -19,11 +19,67 @@ from typing import Any, Callable, NamedTuple
 
 import jax
 
-from jwm.checks import check_positive_int
+from jwm.checks import check_int
 from jwm.keys import as_typed_key
 from jwm.records import record_repr
 
-__all__ = ["Agent", "AgentState", "strong_types"]
+__all__ = ["Agent", "AgentState", "ModelFitMetrics", "ModelOptState", "PlannerMetrics",
+           "SearchMetrics", "strong_types"]
+
+
+class ModelFitMetrics(NamedTuple):
+    """``model/...`` of an agent that refits its dynamics model on the buffer between
+    episodes (PETS, SVG).
+
+    Attributes:
+      loss: the refit's training loss in its last epoch (summed over members).
+      val_error: ``[E]`` hold-out error of the weights the refit kept, per member
+        (normalised target units).
+    """
+
+    loss: jax.Array
+    val_error: jax.Array
+
+    __repr__ = record_repr
+
+
+class PlannerMetrics(NamedTuple):
+    """``planner/...`` of an agent that acts by planning (PETS).
+
+    Attributes:
+      predicted_return: mean over an episode's steps of the planner's predicted return
+        (NaN where no step was planned).
+    """
+
+    predicted_return: jax.Array
+
+    __repr__ = record_repr
+
+
+class ModelOptState(NamedTuple):
+    """``AgentState.model_opt`` of a model trained against a target copy of itself.
+
+    Attributes:
+      optimizer: the optax state of the model's optimizer.
+      target_params: the target network, a periodic copy of ``model_params``.
+    """
+
+    optimizer: Any
+    target_params: Any
+
+
+class SearchMetrics(NamedTuple):
+    """``search/...`` of an agent that acts by tree search (MuZero, AlphaZero).
+
+    Attributes:
+      root_value: mean search value at the self-play roots of the iteration.
+      temperature: the action-sampling temperature used (PUCT; 0 for Gumbel).
+    """
+
+    root_value: jax.Array
+    temperature: jax.Array
+
+    __repr__ = record_repr
 
 
 class AgentState(NamedTuple):
@@ -33,10 +89,14 @@ class AgentState(NamedTuple):
     Attributes:
       key: typed PRNG key, split once per iteration.
       iteration: int32, iterations done.
-      env_steps: int32, environment steps collected (evaluation episodes excluded).
+      env_steps: int32, environment steps collected, the prefill included (evaluation
+        episodes excluded).
       updates: int32, gradient updates (or model fits) done.
       model_params: the world model's parameters.
-      model_opt: the world model's optimizer state (``()`` when each fit starts afresh).
+      model_opt: the world model's training state: its optimizer state, or a
+        `ModelOptState` (optimizer state and target network) for a model that
+        bootstraps its targets from a slow copy of itself (MuZero); ``()`` when each
+        fit starts afresh. A learner's own targets (a target critic) live in its state.
       learner: the policy learner's state (actor-critic, value-gradient learner), or ``()``.
       buffer: the replay buffer's state.
       env: the state of environments that persist across iterations (Dreamer's
@@ -99,7 +159,7 @@ class Agent:
     def run(self, key, iterations: int | None = None):
         """``init(key)`` then ``iterations`` (default N) steps in one `lax.scan`:
         ``(final state, metrics stacked [iterations, ...])``."""
-        iterations = check_positive_int(f"{self.name}.run", "iterations",
+        iterations = check_int(f"{self.name}.run", "iterations",
                                         self.iterations if iterations is None else iterations)
         state = self.init(as_typed_key(key, where=f"{self.name}.run"))
         return jax.lax.scan(lambda s, _: self.step(s), state, None, length=iterations)

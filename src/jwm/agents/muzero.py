@@ -29,11 +29,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jwm.agents.checks import check_schedule, part_config
-from jwm.agents.contract import Agent, AgentState, strong_types
+from jwm.agents.checks import check_schedule, check_spaces, part_config, prefill_steps
+from jwm.agents.contract import Agent, AgentState, ModelOptState, SearchMetrics, strong_types
 from jwm.agents.episode import evaluate
 from jwm.agents.self_play import self_play
-from jwm.checks import check_choice, check_positive_int, check_real, is_traced
+from jwm.checks import check_choice, check_int, check_real, is_traced
 from jwm.eval.match import play_both_sides, random_player
 from jwm.keys import as_typed_key
 from jwm.models.muzero_loss import (MuZeroLossMetrics, UnrollTargets, unroll_loss,
@@ -51,37 +51,37 @@ class MuZeroMetrics(NamedTuple):
     """What one MuZero iteration (``eval_every`` env steps) measured.
 
     Attributes:
-      env_steps: int32 env steps collected (summed over the parallel envs).
+      env_steps: int32 env steps collected (summed over the parallel envs), the
+        prefill included.
       eval_return: mean undiscounted return of ``eval_episodes`` episodes acting by
         search without exploration noise (two-player games: the mean outcome against
         the opponent).
       train_return: mean return of the self-play episodes that ended in the
         iteration (NaN if none did; two-player games: the fraction decisive).
-      loss: `MuZeroLossMetrics` of the iteration's last update (its ``priorities``
-        averaged).
-      root_value: mean search value at the self-play roots of the iteration.
-      temperature: the action-sampling temperature used (PUCT; 0 for Gumbel).
       num_nonfinite: int32 non-finite model outputs met by self-play searches.
+      model: `MuZeroLossMetrics` of the iteration's last update (its ``priorities``
+        averaged).
+      search: `SearchMetrics` of the iteration's self-play.
     """
 
     env_steps: jax.Array
     eval_return: jax.Array
     train_return: jax.Array
-    loss: MuZeroLossMetrics
-    root_value: jax.Array
-    temperature: jax.Array
     num_nonfinite: jax.Array
+    model: MuZeroLossMetrics
+    search: SearchMetrics
 
     __repr__ = record_repr
 
 
-def _default_temperature(total_steps):
-    """MuZero's schedule: 1, then 0.5 after half the run, 0.25 after three quarters."""
+def _default_temperature(prefill, run_steps):
+    """MuZero's schedule over env steps: 1, then 0.5 after half the run after the
+    prefill (``run_steps``), 0.25 after three quarters."""
     return optax.piecewise_constant_schedule(
-        1.0, {total_steps // 2: 0.5, (3 * total_steps) // 4: 0.5})
+        1.0, {prefill + run_steps // 2: 0.5, prefill + (3 * run_steps) // 4: 0.5})
 
 
-def muzero(env, model, *, total_steps: int = 50_000, num_envs: int = 8,
+def muzero(env, model, *, total_steps: int = 50_120, num_envs: int = 8,
            num_simulations: int = 16, search: str = "gumbel", discount: float = 0.997,
            unroll_steps: int = 5, n_step: int = 5, batch_size: int = 256,
            train_every: int = 40, train_steps: int = 10, learning_rate: float = 3e-3,
@@ -100,8 +100,10 @@ def muzero(env, model, *, total_steps: int = 50_000, num_envs: int = 8,
     Args:
       env: an `Env` with Discrete actions.
       model: a `MuZeroModel` for ``env``'s spaces (`jwm.models.muzero_model`).
-      total_steps: env steps of a full run after the prefill, summed over envs;
-        ``agent.iterations = total_steps // eval_every``.
+      total_steps: env steps of a full run, summed over envs, the prefill (as
+        collected, in whole phases of ``train_every``) included: the prefill plus
+        ``agent.iterations`` periods of ``eval_every`` (the default: a prefill of 120
+        env steps, then 10 periods of 5,000).
       num_envs: environments in self-play, stepped in parallel.
       num_simulations: simulations per search (self-play, reanalyse, evaluation).
       search: ``"gumbel"`` (Gumbel MuZero: Gumbel-top-k root with sequential halving,
@@ -119,7 +121,8 @@ def muzero(env, model, *, total_steps: int = 50_000, num_envs: int = 8,
       learning_rate, weight_decay, grad_clip: AdamW and its global-norm clip.
       final_learning_rate: None keeps ``learning_rate`` constant; a float in
         ``[0, learning_rate]`` decays it to that value along a cosine over the run's
-        ``total_steps // train_every * train_steps`` updates (and holds it after).
+        updates (``train_steps`` per ``train_every`` env steps after the prefill) and
+        holds it after.
       value_coef: weight of the value loss.
       target_update_every: updates between copies of the network to the target
         network that bootstraps the value targets.
@@ -132,16 +135,17 @@ def muzero(env, model, *, total_steps: int = 50_000, num_envs: int = 8,
         (normalised by the batch's largest).
       capacity: rows the replay keeps (default: the whole run).
       prefill: self-play steps of the untrained network before the first update
-        (default: enough for one sequence per env).
-      eval_every: env steps between evaluations; a multiple of ``train_every`` that
-        divides ``total_steps``.
+        (default: enough for one sequence per env), collected in whole phases of
+        ``train_every``.
+      eval_every: env steps between evaluations, after the prefill; a multiple of
+        ``train_every``.
       eval_episodes: evaluation episodes, run in parallel; ``eval_steps`` their
         length (default the env's time limit).
       max_num_considered_actions, gumbel_scale: Gumbel MuZero's root (see `mcts`).
       dirichlet_alpha, dirichlet_fraction: PUCT's root noise.
       temperature: PUCT's action temperature: a float, a schedule ``f(env_steps)``
-        (an optax schedule), or None for MuZero's 1 / 0.5 / 0.25 after 0 / 50 / 75% of
-        ``total_steps``.
+        (an optax schedule; env steps count the prefill), or None for MuZero's
+        1 / 0.5 / 0.25 after 0 / 50 / 75% of the env steps after the prefill.
       random_opening: plies at the start of every self-play episode played uniformly
         at random among the legal moves (searched all the same, for their targets);
         board games use it so that self-play meets every opening.
@@ -225,12 +229,13 @@ def muzero(env, model, *, total_steps: int = 50_000, num_envs: int = 8,
         example = jax.tree.map(lambda s: jnp.zeros(s.shape[2:], s.dtype), rows)
         zero = jnp.zeros((), jnp.int32)
         state = AgentState(key=key, iteration=zero, env_steps=zero, updates=zero,
-                           model_params=params, model_opt=tx.init(params), learner=params,
+                           model_params=params,
+                           model_opt=ModelOptState(optimizer=tx.init(params), target_params=params),
+                           learner=(),
                            buffer=replay.init(example), env=env_carry)
         state, _ = jax.lax.scan(lambda s, k: (collect(s, k)[0], None), state,
                                 jax.random.split(k_prefill, c.prefill_chunks))
-        # The prefill is not part of the run's env-step budget.
-        return strong_types(state._replace(env_steps=zero))
+        return strong_types(state)
 
     evaluation = _evaluation(env, policy, opponent, c.eval_episodes, c.eval_steps)
 
@@ -245,12 +250,12 @@ def muzero(env, model, *, total_steps: int = 50_000, num_envs: int = 8,
             env_steps=state.env_steps, eval_return=eval_return,
             train_return=jnp.where(count > 0, jnp.where(ended, finished, 0.0).sum()
                                    / jnp.maximum(count, 1), jnp.nan),
-            loss=jax.tree.map(lambda x: x[-1], losses), root_value=root_value.mean(),
-            temperature=jnp.where(c.search == "puct", temp[-1], 0.0),
-            num_nonfinite=nonfinite.sum())
+            num_nonfinite=nonfinite.sum(), model=jax.tree.map(lambda x: x[-1], losses),
+            search=SearchMetrics(root_value=root_value.mean(),
+                                 temperature=jnp.where(c.search == "puct", temp[-1], 0.0)))
         return state._replace(key=key, iteration=state.iteration + 1), metrics
 
-    return Agent(name=name, init=init, step=step, iterations=c.total_steps // c.eval_every,
+    return Agent(name=name, init=init, step=step, iterations=c.iterations,
                  policy=policy, policy_params=lambda state: state.model_params,
                  config=dict(env=env.name, **c.config, model=part_config(model)))
 
@@ -265,8 +270,8 @@ def _settings(name, env, model, options: dict) -> SimpleNamespace:
     for param in ("total_steps", "num_envs", "num_simulations", "n_step", "batch_size",
                   "train_every", "train_steps", "target_update_every", "eval_every",
                   "eval_episodes", "max_num_considered_actions"):
-        o[param] = check_positive_int(name, param, o[param])
-    o["unroll_steps"] = check_positive_int(name, "unroll_steps", o["unroll_steps"], 0)
+        o[param] = check_int(name, param, o[param])
+    o["unroll_steps"] = check_int(name, "unroll_steps", o["unroll_steps"], minimum=0)
     learned = model.recurrent is not None
     if learned and o["unroll_steps"] == 0:
         raise ValueError(f"{name}: unroll_steps must be >= 1 for a learned model (its "
@@ -294,27 +299,34 @@ def _settings(name, env, model, options: dict) -> SimpleNamespace:
     if o["reanalyse_fraction"] and model.observes_state:
         raise ValueError(f"{name}: reanalyse_fraction must be 0 when the model searches from "
                          "env states (the replay keeps observations, not states)")
-    check_schedule(name, num_envs=o["num_envs"], train_every=o["train_every"],
-                   eval_every=o["eval_every"], total_steps=o["total_steps"])
-    o["eval_steps"] = check_positive_int(
+    o["eval_steps"] = check_int(
         name, "eval_steps (or the env's max_episode_steps)",
         env.max_episode_steps if o["eval_steps"] is None else o["eval_steps"])
-    o["random_opening"] = check_positive_int(name, "random_opening", o["random_opening"], 0)
-    schedule, o["temperature"] = _temperature(name, o["temperature"], o["total_steps"])
+    o["random_opening"] = check_int(name, "random_opening", o["random_opening"], minimum=0)
     two_player = getattr(env, "num_players", 1) == 2
 
     sequence = o["unroll_steps"] + o["n_step"] + 1
     minimum = sequence * o["num_envs"]
-    o["prefill"] = minimum if o["prefill"] is None else check_positive_int(
-        name, "prefill", o["prefill"], minimum)
-    prefill_chunks = -(-o["prefill"] // o["train_every"])
+    o["prefill"] = minimum if o["prefill"] is None else check_int(
+        name, "prefill", o["prefill"], minimum=minimum)
+    if o["train_every"] % o["num_envs"] == 0:  # else check_schedule says why
+        prefilled = prefill_steps(o["prefill"], o["train_every"])
+    else:
+        prefilled = o["prefill"]
+    iterations = check_schedule(name, num_envs=o["num_envs"], train_every=o["train_every"],
+                                eval_every=o["eval_every"], total_steps=o["total_steps"],
+                                prefill=prefilled)
+    run_steps = o["total_steps"] - prefilled
+    schedule, o["temperature"] = _temperature(name, o["temperature"], prefilled, run_steps)
     if o["capacity"] is None:
-        o["capacity"] = o["total_steps"] + prefill_chunks * o["train_every"]
-    o["capacity"] = check_positive_int(name, "capacity", o["capacity"], minimum)
+        o["capacity"] = o["total_steps"]
+    o["capacity"] = check_int(name, "capacity", o["capacity"], minimum=minimum)
     config = dict(o, replay_ratio=o["train_steps"] * o["batch_size"] / o["train_every"],
                   two_player=two_player)
     return SimpleNamespace(
-        **o, config=config, prefill_chunks=prefill_chunks, temperature_schedule=schedule,
+        **o, config=config, prefill_chunks=prefilled // o["train_every"], iterations=iterations,
+        num_updates=run_steps // o["train_every"] * o["train_steps"],
+        temperature_schedule=schedule,
         # A value is the player to move's: across a ply of a two-player game it flips sign.
         target_discount=-o["discount"] if two_player else o["discount"],
         reanalysed=int(round(o["reanalyse_fraction"] * o["batch_size"])))
@@ -326,7 +338,7 @@ def _optimizer(c):
     step_size = c.learning_rate
     if c.final_learning_rate is not None:
         step_size = optax.cosine_decay_schedule(
-            c.learning_rate, c.total_steps // c.train_every * c.train_steps,
+            c.learning_rate, c.num_updates,
             alpha=c.final_learning_rate / c.learning_rate)
     return optax.chain(optax.clip_by_global_norm(c.grad_clip),
                        optax.adamw(step_size, weight_decay=c.weight_decay))
@@ -340,7 +352,7 @@ def _update(model, planner, replay, tx, *, discount, n_step, unroll_steps, reana
 
     def update(state: AgentState, key):
         k_sample, k_reanalyse = jax.random.split(key)
-        params, target_params = state.model_params, state.learner
+        params, target_params = state.model_params, state.model_opt.target_params
         sample = replay.sample(state.buffer, k_sample)
         rows = sample.experience
         targets = replay_targets(model, planner, params, target_params, rows, k_reanalyse,
@@ -353,15 +365,15 @@ def _update(model, planner, replay, tx, *, discount, n_step, unroll_steps, reana
         grads, metrics = jax.grad(
             lambda p: unroll_loss(model, p, rows.obs[:, 0], targets, value_coef=value_coef,
                                   importance_weights=weights), has_aux=True)(params)
-        updates, opt_state = tx.update(grads, state.model_opt, params)
+        updates, opt_state = tx.update(grads, state.model_opt.optimizer, params)
         params = optax.apply_updates(params, updates)
         buffer = replay.set_priorities(state.buffer, sample.indices, metrics.priorities + 1e-6)
         count = state.updates + 1
         target_params = jax.tree.map(
             lambda new, old: jnp.where(count % target_update_every == 0, new, old),
             params, target_params)
-        state = state._replace(model_params=params, model_opt=opt_state, learner=target_params,
-                               buffer=buffer, updates=count)
+        state = state._replace(model_params=params, buffer=buffer, updates=count,
+                               model_opt=ModelOptState(opt_state, target_params))
         return state, metrics._replace(priorities=metrics.priorities.mean())
 
     return update
@@ -429,13 +441,8 @@ def _check_parts(name, env, model):
         if not callable(getattr(model, field, None)):
             raise TypeError(f"{name}: model must be a MuZeroModel (jwm.models.muzero_model "
                             f"or alphazero_model), missing {field!r}")
-    if tuple(env.observation_space.shape) != tuple(model.obs_shape):
-        raise ValueError(f"{name}: the env's observations have shape "
-                         f"{tuple(env.observation_space.shape)} but the model was built for "
-                         f"{tuple(model.obs_shape)}")
-    if int(env.action_space.n) != model.num_actions:
-        raise ValueError(f"{name}: the env has {int(env.action_space.n)} actions but the "
-                         f"model was built for {model.num_actions}")
+    check_spaces(name, env, model, kind="a MuZeroModel (jwm.models.muzero_model or "
+                                        "alphazero_model)")
 
 
 def _evaluation(env, policy, opponent, games, plies):
@@ -455,10 +462,11 @@ def _evaluation(env, policy, opponent, games, plies):
     return evaluation
 
 
-def _temperature(name, temperature, total_steps):
+def _temperature(name, temperature, prefill, run_steps):
     """``(schedule(env_steps) -> T, its config entry)``."""
     if temperature is None:
-        return _default_temperature(total_steps), "1/0.5/0.25 at 0/50/75% of total_steps"
+        return (_default_temperature(prefill, run_steps),
+                "1/0.5/0.25 at 0/50/75% of the env steps after the prefill")
     if callable(temperature):
         return temperature, getattr(temperature, "__name__", "schedule")
     value = check_real(name, "temperature", temperature, low=0.0)

@@ -1,7 +1,7 @@
 """PETS (Chua et al., 2018): act with MPC on a learned ensemble, store, refit, repeat.
 
-An `Agent` whose iteration is one round: an episode (uniformly random actions in the
-first ``random_episodes`` rounds, CEM-MPC on the current model after), its transitions
+An `Agent` whose iteration is one round: an episode (uniformly random actions while
+the ``prefill`` lasts, CEM-MPC on the current model after), its transitions
 into the buffer, and a refit of the model on the whole buffer. Every planned episode
 is run on the model fitted to all earlier data, so its return is the evaluation.
 """
@@ -14,10 +14,11 @@ import jax
 import jax.numpy as jnp
 
 from jwm.agents.buffer import episode_transitions, transition_buffer
-from jwm.agents.checks import buffer_capacity, check_spaces, fit_options_checked, part_config
-from jwm.agents.contract import Agent, AgentState
+from jwm.agents.checks import (buffer_capacity, check_spaces, episode_schedule,
+                               fit_options_checked, part_config)
+from jwm.agents.contract import Agent, AgentState, ModelFitMetrics, PlannerMetrics
 from jwm.agents.episode import run_episode
-from jwm.checks import check_positive_int
+from jwm.checks import check_int
 from jwm.keys import as_typed_key
 from jwm.models.fit import fit
 from jwm.planners.base import Planner, make_planner
@@ -28,21 +29,19 @@ __all__ = ["PETSMetrics", "pets", "random_planner"]
 
 
 class PETSMetrics(NamedTuple):
-    """What one PETS round measured (scalars, but ``model_val_error``).
+    """What one PETS round measured.
 
     Attributes:
       env_steps: int32 environment steps collected up to the end of the round.
       eval_return: undiscounted return of the round's episode (planned on the model
-        fitted to all earlier data; uniformly random in the warm-up).
+        fitted to all earlier data; uniformly random in the prefill).
       train_return: the same episode's return (PETS learns from what it evaluates).
       episode_length: int32 steps inside the episode.
       random: bool, the episode used uniformly random actions.
-      predicted_return: mean over the episode's steps of the planner's predicted
-        return (NaN for random episodes).
       num_nonfinite: int32 non-finite candidate returns the planner discarded in the
         episode (a diverged model shows here first).
-      model_loss: training loss of the last epoch of the refit.
-      model_val_error: ``[E]`` hold-out error of the weights the refit kept.
+      model: `ModelFitMetrics` of the refit after the episode.
+      planner: `PlannerMetrics` of the episode (NaN for random episodes).
     """
 
     env_steps: jax.Array
@@ -50,10 +49,9 @@ class PETSMetrics(NamedTuple):
     train_return: jax.Array
     episode_length: jax.Array
     random: jax.Array
-    predicted_return: jax.Array
     num_nonfinite: jax.Array
-    model_loss: jax.Array
-    model_val_error: jax.Array
+    model: ModelFitMetrics
+    planner: PlannerMetrics
 
     __repr__ = record_repr
 
@@ -72,7 +70,7 @@ def random_planner(action_space) -> Planner:
     return make_planner("random_planner", init, plan)
 
 
-def pets(env, model, planner, *, episodes: int = 10, random_episodes: int = 1,
+def pets(env, model, planner, *, total_steps: int = 2_000, prefill: int | None = None,
          steps_per_episode: int | None = None, capacity: int | None = None,
          fit_options: dict | None = None) -> Agent:
     """Builds the PETS `Agent`.
@@ -81,13 +79,17 @@ def pets(env, model, planner, *, episodes: int = 10, random_episodes: int = 1,
       env: an `Env` with vector observations.
       model: an `EnsembleModel` (e.g. `jwm.models.ensemble_model`) for ``env``'s spaces.
       planner: a `Planner` built on ``model`` (e.g. `jwm.planners.cem`).
-      episodes: K, rounds of a full run (``agent.iterations``), warm-up included.
-      random_episodes: warm-up rounds of uniformly random actions (at least 1, so the
-        first fit has data, and fewer than ``episodes``, so something is planned).
+      total_steps: env steps of a full run, the prefill included; a multiple of
+        ``steps_per_episode``, one round (``agent.iterations``) per episode (an
+        episode that ends early collects fewer steps).
+      prefill: env steps of uniformly random actions before planning starts (default
+        one episode; a multiple of ``steps_per_episode``, at least one episode, so the
+        first fit has data, and fewer than ``total_steps``, so something is planned).
       steps_per_episode: T, env steps per episode (default the env's time limit).
-      capacity: transitions the buffer keeps (default all ``K * T``; a longer run
-        overwrites the oldest).
-      fit_options: keyword arguments for `jwm.models.fit` (epochs, batch_size, ...).
+      capacity: transitions the buffer keeps (default all ``total_steps``; a longer
+        run overwrites the oldest).
+      fit_options: keyword arguments for `jwm.models.fit` (epochs, batch_size,
+        learning_rate, ...).
 
     Returns:
       an `Agent` (``name="pets"``) whose ``step`` returns `PETSMetrics` and whose
@@ -96,12 +98,9 @@ def pets(env, model, planner, *, episodes: int = 10, random_episodes: int = 1,
     name = "pets"
     if steps_per_episode is None:
         steps_per_episode = env.max_episode_steps
-    check_positive_int(name, "episodes", episodes, 2)
-    check_positive_int(name, "random_episodes", random_episodes)
-    check_positive_int(name, "steps_per_episode", steps_per_episode)
-    if random_episodes >= episodes:
-        raise ValueError(f"{name}: random_episodes ({random_episodes}) must be < episodes "
-                         f"({episodes}), or no episode is planned")
+    check_int(name, "steps_per_episode", steps_per_episode)
+    episodes, random_episodes = episode_schedule(name, total_steps, prefill,
+                                                 steps_per_episode)
     capacity = buffer_capacity(name, capacity, episodes, steps_per_episode)
     check_spaces(name, env, model)
     fit_options = fit_options_checked(name, fit_options)
@@ -134,16 +133,16 @@ def pets(env, model, planner, *, episodes: int = 10, random_episodes: int = 1,
         predicted = (ep.predicted_returns * active).sum() / jnp.maximum(active.sum(), 1.0)
         metrics = PETSMetrics(
             env_steps=env_steps, eval_return=ep.total_return, train_return=ep.total_return,
-            episode_length=ep.length, random=is_random,
-            predicted_return=jnp.where(is_random, jnp.nan, predicted),
-            num_nonfinite=ep.num_nonfinite.sum(), model_loss=info.train_loss[-1],
-            model_val_error=info.best_val_error)
+            episode_length=ep.length, random=is_random, num_nonfinite=ep.num_nonfinite.sum(),
+            model=ModelFitMetrics(loss=info.train_loss[-1], val_error=info.best_val_error),
+            planner=PlannerMetrics(predicted_return=jnp.where(is_random, jnp.nan, predicted)))
         state = state._replace(key=key, iteration=state.iteration + 1, env_steps=env_steps,
                                updates=state.updates + 1, model_params=params,
                                buffer=buffer_state)
         return state, metrics
 
-    config = dict(env=env.name, episodes=episodes, random_episodes=random_episodes,
+    config = dict(env=env.name, total_steps=total_steps,
+                  prefill=random_episodes * steps_per_episode,
                   steps_per_episode=steps_per_episode, capacity=capacity,
                   fit=fit_options, model=part_config(model), planner=part_config(planner))
     return Agent(name=name, init=init, step=step, iterations=episodes, policy=policy,

@@ -120,7 +120,7 @@ def svg(env, model, learner, *, episodes: int = 20, random_episodes: int = 1,
         raise TypeError(f"{name}: learner must be a jwm.imagination.Learner that imagines "
                         f"in a model of its own (jwm.imagination.value_gradient(...)), got "
                         f"{type(learner).__name__}")
-    learned = getattr(model, "obs_dim", None) is not None and hasattr(model, "features")
+    learned = getattr(model, "obs_shape", None) is not None and hasattr(model, "features")
     if learned:
         check_spaces(name, env, model)
         if random_episodes < 1:

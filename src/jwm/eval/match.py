@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jwm.checks import check_positive_int
+from jwm.checks import check_int
 from jwm.keys import as_typed_key
 from jwm.policy import Policy, planner_policy
 from jwm.records import record_repr
@@ -88,7 +88,7 @@ def rollout_mcts_player(env, *, num_simulations: int, rollout_depth: int | None 
     depth = env.max_episode_steps if rollout_depth is None else rollout_depth
     model = true_model(env)
     planner = mcts(model, env.action_space, num_simulations=num_simulations, rule=rule,
-                   rollout_depth=check_positive_int("rollout_mcts_player", "rollout_depth",
+                   rollout_depth=check_int("rollout_mcts_player", "rollout_depth",
                                                     depth),
                    temperature=0.0)
     return planner_policy(model, planner), ()
@@ -159,8 +159,8 @@ def match(env, player_a, player_b, key, *, games: int, max_plies: int | None = N
     ``max_episode_steps``); a game still running then counts as a draw. Runs one
     jitted program of two vmapped batches (`play_both_sides`). Typed or legacy keys."""
     _legal_fn(env, "match")
-    games = check_positive_int("match", "games", games)
-    plies = check_positive_int("match", "max_plies (or the env's max_episode_steps)",
+    games = check_int("match", "games", games)
+    plies = check_int("match", "max_plies (or the env's max_episode_steps)",
                                env.max_episode_steps if max_plies is None else max_plies)
     (policy_a, params_a), (policy_b, params_b) = player_a, player_b
     outcomes, lengths = jax.jit(lambda x, y, k: play_both_sides(

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import jax.numpy as jnp
 
-from jwm.checks import check_int
+from jwm.checks import check_fields, check_int
 from jwm.keys import with_typed_key
 from jwm.models.action_readout import FrameReader, action_coding
 from jwm.models.checks import check_shape
@@ -39,14 +39,14 @@ class BehaviourCloning:
         (scalar, metrics)`` with ``metrics["accuracy"]`` (Discrete) or ``["mse"]``.
       policy: the greedy `Policy` for `jwm.agents.run_episode` (its params are
         ``init``'s).
-      observation_shape, action_shape: ``(H, W, C)`` and ``()`` or the Box's shape.
+      obs_shape, action_shape: ``(H, W, C)`` and ``()`` or the Box's shape.
     """
 
     init: Callable
     act: Callable
     loss: Callable
     policy: Policy
-    observation_shape: tuple
+    obs_shape: tuple
     action_shape: tuple
     net: Any = dataclasses.field(default=None, compare=False)
 
@@ -86,7 +86,7 @@ def behaviour_cloning(observation_space, action_space, *, channels: int = 32,
 
     policy = stateless_policy(lambda params, obs, key: act(params, obs))
     return BehaviourCloning(init=with_typed_key(init, 0, where=f"{name}.init"), act=act,
-                            loss=loss, policy=policy, observation_shape=obs_shape,
+                            loss=loss, policy=policy, obs_shape=obs_shape,
                             action_shape=coding.shape, net=net)
 
 
@@ -96,9 +96,9 @@ def fit_behaviour_cloning(model: BehaviourCloning, params, frames, actions, key,
     [N, *action_shape]`` (`jwm.models.minibatch.fit_minibatches`); returns ``(params,
     losses [steps])``."""
     where = "fit_behaviour_cloning"
-    if not isinstance(model, BehaviourCloning):
-        raise TypeError(f"{where}: model must be a BehaviourCloning, got {type(model).__name__}")
-    n = batch_of(where, frames, model.observation_shape)
+    check_fields(where, "model", model, ("loss", "obs_shape", "action_shape"),
+                 what="a BehaviourCloning (jwm.models.behaviour_cloning)")
+    n = batch_of(where, frames, model.obs_shape)
     check_shape(where, "actions", actions, model.action_shape, lead=(n,))
     return fit_minibatches(model.loss, params, (frames, actions), key, steps=steps,
                            batch_size=batch_size, learning_rate=learning_rate, where=where)

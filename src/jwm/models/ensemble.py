@@ -35,17 +35,18 @@ from typing import Any, Callable, NamedTuple
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 
+from jwm.checks import check_int
 from jwm.keys import with_typed_key
+from jwm.models.actions import action_encoder
 from jwm.models.base import WorldModel
 from jwm.models.checks import check_shape
 from jwm.models.net_init import net_init
 from jwm.models.normalizer import Normalizer, identity_normalizer
 from jwm.noise import standard_normal
 
-__all__ = ["EnsembleModel", "EnsembleParams", "MemberState", "Particles", "PROPAGATIONS",
-           "ensemble_model", "member_model", "mlp_model"]
+__all__ = ["EnsembleModel", "EnsembleParams", "Particles", "PROPAGATIONS", "ensemble_model",
+           "mlp_model"]
 
 PROPAGATIONS = ("ts_inf", "ts1", "expectation")
 _ACTIVATIONS = {"silu": nn.silu, "relu": nn.relu, "tanh": nn.tanh, "elu": nn.elu}
@@ -150,9 +151,9 @@ class EnsembleModel(WorldModel):
         network input (Discrete actions one-hot).
       targets: ``targets(obs, action, reward [...], next_obs) -> [..., out]``, the raw
         regression target (observation delta, then reward if it is learned).
-      ensemble_size, particles, propagation, probabilistic, obs_dim, action_shape,
-      in_dim, out_dim, learns_reward: the configuration (``action_shape`` is ``()`` for
-      a Discrete action).
+      ensemble_size, particles, propagation, probabilistic, obs_shape, action_shape,
+      in_dim, out_dim, learns_reward: the configuration (``obs_shape`` is
+      ``(obs_dim,)``; ``action_shape`` is ``()`` for a Discrete action).
       reward_fn, termination_fn: the known functions it was built with, or None.
     """
 
@@ -164,7 +165,7 @@ class EnsembleModel(WorldModel):
     particles: int = 1
     propagation: str = "ts_inf"
     probabilistic: bool = False
-    obs_dim: int = 0
+    obs_shape: tuple = ()
     action_shape: tuple = ()
     in_dim: int = 0
     out_dim: int = 0
@@ -224,14 +225,14 @@ def _ensemble(name, observation_space, action_space, *, ensemble_size, hidden_si
               termination_fn) -> EnsembleModel:
     """`ensemble_model`, with errors naming ``name`` (the public builder called)."""
     obs_dim = _vector_dim(name, "observation_space", observation_space)
-    encode_action, action_dim = _action_encoder(name, action_space)
-    ensemble_size = _positive_int(name, "ensemble_size", ensemble_size)
-    particles = _positive_int(name, "particles", particles)
+    encode_action, action_dim = action_encoder(name, action_space)
+    ensemble_size = check_int(name, "ensemble_size", ensemble_size)
+    particles = check_int(name, "particles", particles)
     if isinstance(hidden_sizes, numbers.Integral):
         hidden_sizes = (hidden_sizes,)
     hidden_sizes = tuple(hidden_sizes)
     for width in hidden_sizes:
-        _positive_int(name, "hidden_sizes", width)
+        check_int(name, "hidden_sizes", width)
     if propagation not in PROPAGATIONS:
         raise ValueError(f"{name}: propagation must be one of {list(PROPAGATIONS)}, "
                          f"got {propagation!r}")
@@ -334,106 +335,10 @@ def _ensemble(name, observation_space, action_space, *, ensemble_size, hidden_si
                          targets=targets,
                          ensemble_size=ensemble_size, particles=particles,
                          propagation=propagation, probabilistic=probabilistic,
-                         obs_dim=obs_dim, action_shape=action_shape,
+                         obs_shape=(obs_dim,), action_shape=action_shape,
                          in_dim=in_dim, out_dim=out_dim,
                          learns_reward=learns_reward, reward_fn=reward_fn,
                          termination_fn=termination_fn)
-
-
-class MemberState(NamedTuple):
-    """The latent of `member_model`: one trajectory that one ensemble member propagates.
-
-    Attributes:
-      obs: ``[obs_dim]`` predicted observation.
-      alive: scalar float32, 1 until the trajectory has terminated.
-      member: int32 scalar, the member propagating it; -1 until the first ``step``
-        draws one uniformly at random.
-    """
-
-    obs: jax.Array
-    alive: jax.Array
-    member: jax.Array
-
-
-def member_model(model: EnsembleModel, *, sample: bool = True) -> WorldModel:
-    """A one-trajectory view of an ensemble: TS-infinity with a single particle.
-
-    The latent is a `MemberState`: one observation, not a bundle of particles, so a
-    policy acting on observations can choose a different action in every imagined
-    trajectory (``model.step`` shares one action among its particles). The member is
-    drawn at random at a trajectory's first step and kept for the rest of it. The
-    view uses ``model``'s own parameters (`EnsembleParams`) and its known
-    ``reward_fn``/``termination_fn``; for an `mlp_model` the member is always 0.
-
-    ``step`` evaluates all ``E`` members on the one input and keeps the drawn one's
-    output. Selecting the member's weights instead would, once vmapped over
-    trajectories, gather a copy of every layer per trajectory; ``E`` small forward
-    passes of one row are cheaper than that. The output is differentiable in the
-    observation and the action (the noise is reparameterised), which is what value
-    gradients (`jwm.imagination.svg`) need.
-
-    Args:
-      model: an `EnsembleModel` (`ensemble_model` or `mlp_model`).
-      sample: for a probabilistic model, add the member's Gaussian noise; False
-        propagates its mean.
-
-    Returns:
-      a `WorldModel`: ``init`` is ``model.init``; ``encode(params, obs [obs_dim]) ->
-      MemberState``; ``step(params, MemberState, action [*action_shape], key) ->
-      (MemberState, reward, discount)`` with discount 0 once terminated. Keys may be
-      typed or legacy; a wrong observation or action shape raises ValueError.
-    """
-    for field in ("forward_std", "features", "ensemble_size", "obs_dim"):
-        if getattr(model, field, None) is None:
-            raise TypeError(f"member_model: model must be an EnsembleModel (from "
-                            f"ensemble_model or mlp_model), got {type(model).__name__}")
-    e, obs_dim, in_dim = model.ensemble_size, model.obs_dim, model.in_dim
-    noisy = bool(sample) and model.probabilistic
-
-    name = "member_model"
-
-    def encode(params, obs):
-        del params
-        check_shape(f"{name}.encode", "obs", obs, (obs_dim,))
-        return MemberState(obs=jnp.asarray(obs, jnp.float32),
-                           alive=jnp.ones((), jnp.float32),
-                           member=jnp.full((), -1, jnp.int32))
-
-    def step(params, latent, action, key):
-        check_shape(f"{name}.step", "action", action, model.action_shape)
-        k_member, k_noise = jax.random.split(key)
-        member = jnp.where(latent.member < 0,
-                           jax.random.randint(k_member, (), 0, e, jnp.int32), latent.member)
-        x = params.input_norm.normalize(model.features(latent.obs, action))
-        mean, std = model.forward_std(params.net, jnp.broadcast_to(x, (e, 1, in_dim)))
-        out = mean[member, 0]
-        if noisy:
-            out = out + std[member, 0] * standard_normal(k_noise, out.shape, "hash")
-        out = params.target_norm.denormalize(out)
-        next_obs = latent.obs + out[:obs_dim]
-        if model.learns_reward:
-            reward = out[obs_dim]
-        else:
-            reward = jnp.asarray(model.reward_fn(latent.obs, action, next_obs), jnp.float32)
-        alive = latent.alive
-        if model.termination_fn is not None:
-            terminated = model.termination_fn(latent.obs, action, next_obs)
-            alive = alive * (1.0 - jnp.asarray(terminated, jnp.float32))
-        # Rewards of a trajectory that already ended count 0, as in `model.step`.
-        reward = latent.alive * reward
-        return MemberState(obs=next_obs, alive=alive, member=member), reward, alive
-
-    return WorldModel(init=with_typed_key(model.init, 0, where=f"{name}.init"),
-                      encode=encode, step=with_typed_key(step, 3, where=f"{name}.step"),
-                      observes_state=False)
-
-
-def _positive_int(name, param, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: {param} must be an int, got {value!r}")
-    if value <= 0:
-        raise ValueError(f"{name}: {param} must be >= 1, got {value}")
-    return int(value)
 
 
 def _vector_dim(name, param, space):
@@ -442,22 +347,3 @@ def _vector_dim(name, param, space):
         raise TypeError(f"{name}: {param} must be a jwm.spaces.Box of vectors "
                         f"(shape [dim]), got {space!r}")
     return int(shape[0])
-
-
-def _action_encoder(name, space):
-    """``(encode(action [..., *a]) -> [..., action_dim] float32, action_dim)``."""
-    if hasattr(space, "n") and getattr(space, "shape", ()) == ():
-        n = int(space.n)
-        return (lambda a: jax.nn.one_hot(a, n, dtype=jnp.float32)), n
-    if hasattr(space, "low") and hasattr(space, "shape"):
-        if not np.issubdtype(np.dtype(space.dtype), np.floating):
-            raise TypeError(f"{name}: action_space Box must be floating, got {space.dtype}")
-        shape = tuple(space.shape)
-        dim = int(np.prod(shape, dtype=np.int64))
-
-        def encode(a):
-            a = jnp.asarray(a, jnp.float32)
-            return a.reshape(a.shape[:a.ndim - len(shape)] + (dim,))
-
-        return encode, dim
-    raise TypeError(f"{name}: action_space must be a jwm.spaces.Box or Discrete, got {space!r}")

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jwm.checks import check_positive_int, check_real
+from jwm.checks import check_int, check_real
 from jwm.keys import as_typed_key
 from jwm.models.normalizer import fit_normalizer
 
@@ -230,7 +230,7 @@ def _max_train_rows(capacity, holdout_ratio, max_val_rows) -> int:
 def _check_fit_args(model, data, epochs, batch_size, learning_rate, weight_decay,
                     holdout_ratio, logvar_penalty):
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        check_positive_int("fit", name, value)
+        check_int("fit", name, value)
     check_real("fit", "learning_rate", learning_rate, low=0.0, low_open=True)
     check_real("fit", "weight_decay", weight_decay, low=0.0)
     check_real("fit", "logvar_penalty", logvar_penalty, low=0.0)
@@ -245,7 +245,7 @@ def _check_fit_args(model, data, epochs, batch_size, learning_rate, weight_decay
     if m == 0 or (concrete and not np.any(np.asarray(data.valid))):
         raise ValueError("fit: data has no valid transition (an empty buffer); "
                          "collect transitions first")
-    obs_shape = (m, model.obs_dim)
+    obs_shape = (m,) + tuple(model.obs_shape)
     for field in ("obs", "next_obs"):
         if tuple(getattr(data, field).shape) != obs_shape:
             raise ValueError(f"fit: data.{field} must have shape {obs_shape} (rows, obs_dim), "

@@ -43,10 +43,10 @@ import numpy as np
 
 from jwm.checks import check_int, check_real
 from jwm.keys import with_typed_key
+from jwm.models.actions import action_encoder
 from jwm.models.base import WorldModel
 from jwm.models.checks import check_shape
 from jwm.models.conv import PatchConv
-from jwm.models.ensemble import _action_encoder
 from jwm.models.layers import layer_norm
 from jwm.models.net_init import net_init
 
@@ -228,7 +228,7 @@ def frame_model(observation_space, action_space, *, latent_channels: int = 16,
     if not hasattr(observation_space, "low") or len(obs_shape) != 3 or 0 in obs_shape:
         raise TypeError(f"{name}: observation_space must be a Box of images [H, W, C], got "
                         f"{observation_space!r}")
-    encode_action, action_dim = _action_encoder(name, action_space)
+    encode_action, action_dim = action_encoder(name, action_space)
     action_shape = tuple(action_space.shape)
     grid = (math.ceil(obs_shape[0] / 2), math.ceil(obs_shape[1] / 2), latent_channels)
     latent_size = int(np.prod(grid))

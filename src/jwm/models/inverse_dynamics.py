@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import jax.numpy as jnp
 
-from jwm.checks import check_int
+from jwm.checks import check_fields, check_int
 from jwm.keys import with_typed_key
 from jwm.models.action_readout import FrameReader, action_coding
 from jwm.models.checks import check_shape
@@ -41,7 +41,7 @@ class InverseDynamics:
         cross-entropy, with ``metrics["accuracy"]`` (fraction of argmax hits); or the
         mean squared error of the scaled action, with ``metrics["mse"]`` in the box's
         units.
-      observation_shape, action_shape: ``(H, W, C)`` and ``()`` or the Box's shape.
+      obs_shape, action_shape: ``(H, W, C)`` and ``()`` or the Box's shape.
       num_actions: ``n`` for Discrete(n), None for a Box.
       net: the flax module.
     """
@@ -50,7 +50,7 @@ class InverseDynamics:
     predict: Callable
     act: Callable
     loss: Callable
-    observation_shape: tuple
+    obs_shape: tuple
     action_shape: tuple
     num_actions: int | None
     net: Any = dataclasses.field(default=None, compare=False)
@@ -102,7 +102,7 @@ def inverse_dynamics(observation_space, action_space, *, channels: int = 32,
         return coding.loss(forward(params, frames, next_frames), actions)
 
     return InverseDynamics(init=with_typed_key(init, 0, where=f"{name}.init"), predict=predict,
-                           act=act, loss=loss, observation_shape=obs_shape,
+                           act=act, loss=loss, obs_shape=obs_shape,
                            action_shape=coding.shape,
                            num_actions=coding.size if coding.discrete else None, net=net)
 
@@ -127,10 +127,10 @@ def fit_inverse_dynamics(model: InverseDynamics, params, frames, next_frames, ac
       ``batch_size``.
     """
     where = "fit_inverse_dynamics"
-    if not isinstance(model, InverseDynamics):
-        raise TypeError(f"{where}: model must be an InverseDynamics, got {type(model).__name__}")
-    n = batch_of(where, frames, model.observation_shape)
-    check_shape(where, "next_frames", next_frames, model.observation_shape, lead=(n,))
+    check_fields(where, "model", model, ("loss", "obs_shape", "action_shape"),
+                 what="an InverseDynamics (jwm.models.inverse_dynamics)")
+    n = batch_of(where, frames, model.obs_shape)
+    check_shape(where, "next_frames", next_frames, model.obs_shape, lead=(n,))
     check_shape(where, "actions", actions, model.action_shape, lead=(n,))
     return fit_minibatches(model.loss, params, (frames, next_frames, actions), key, steps=steps,
                            batch_size=batch_size, learning_rate=learning_rate, where=where)

@@ -13,7 +13,7 @@ import jax
 import numpy as np
 import optax
 
-from jwm.checks import check_positive_int, check_real
+from jwm.checks import check_int, check_real
 from jwm.keys import as_typed_key
 
 __all__ = ["fit_minibatches", "compiled_programs"]
@@ -43,8 +43,8 @@ def fit_minibatches(loss: Callable, params, data: tuple, key, *, steps: int,
     Returns:
       ``(params, losses [steps])``.
     """
-    steps = check_positive_int(where, "steps", steps)
-    batch_size = check_positive_int(where, "batch_size", batch_size)
+    steps = check_int(where, "steps", steps)
+    batch_size = check_int(where, "batch_size", batch_size)
     check_real(where, "learning_rate", learning_rate, low=0.0, low_open=True)
     if clip_norm is not None:
         check_real(where, "clip_norm", clip_norm, low=0.0, low_open=True)

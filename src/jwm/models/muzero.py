@@ -26,10 +26,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jwm.checks import check_int
 from jwm.keys import with_typed_key
 from jwm.models.base import WorldModel
 from jwm.models.checks import check_shape
-from jwm.models.ensemble import _positive_int
 from jwm.models.layers import NormMLP, layer_norm
 from jwm.models.net_init import net_init
 from jwm.models.twohot import value_transform_inverse
@@ -149,7 +149,7 @@ def check_sizes(where, *, hidden_sizes, **sizes) -> tuple:
     """Each of ``sizes`` a positive int; ``hidden_sizes`` a non-empty sequence of them,
     returned as a tuple. ValueError naming the parameter otherwise."""
     for param, value in sizes.items():
-        _positive_int(where, param, value)
+        check_int(where, param, value)
     widths = tuple(hidden_sizes) if isinstance(hidden_sizes, (tuple, list)) else None
     if not widths or any(isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1
                          for w in widths):

@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jwm.checks import check_choice, check_int
+from jwm.checks import check_choice, check_fields, check_int
 from jwm.keys import with_typed_key
 from jwm.models.checks import check_shape
 from jwm.models.minibatch import fit_minibatches
@@ -58,9 +58,9 @@ class VideoDiffusion:
       denoise: ``denoise(params, noisy [B, horizon, H, W, C], frames [B, H, W, C], t [B],
         condition) -> v [B, horizon, H, W, C]``, the network on [-1, 1] images.
       horizon: frames generated per call.
-      observation_shape: ``(H, W, C)``.
+      obs_shape: ``(H, W, C)``.
       condition: ``"task"`` or ``"goal"``.
-      condition_shape: ``()`` for task ids, ``observation_shape`` for goal frames.
+      condition_shape: ``()`` for task ids, ``obs_shape`` for goal frames.
       num_tasks: task ids accepted (1 for goal conditioning, where it is unused).
       residual: the model diffuses differences from the current frame.
       net: the flax module.
@@ -71,7 +71,7 @@ class VideoDiffusion:
     sample: Callable
     denoise: Callable
     horizon: int
-    observation_shape: tuple
+    obs_shape: tuple
     condition: str
     condition_shape: tuple
     num_tasks: int
@@ -215,7 +215,7 @@ def video_diffusion(observation_space, *, horizon: int, condition: str = "task",
     keyed = lambda fn, argnum, field: with_typed_key(fn, argnum, where=f"{name}.{field}")
     return VideoDiffusion(init=keyed(init, 0, "init"), loss=keyed(loss, 4, "loss"),
                           sample=keyed(sample, 3, "sample"), denoise=denoise,
-                          horizon=horizon, observation_shape=obs_shape, condition=condition,
+                          horizon=horizon, obs_shape=obs_shape, condition=condition,
                           condition_shape=condition_shape,
                           num_tasks=num_tasks if by_task else 1, residual=bool(residual),
                           net=net)
@@ -242,10 +242,10 @@ def fit_video_diffusion(model: VideoDiffusion, params, frames, future, condition
       ``batch_size``.
     """
     where = "fit_video_diffusion"
-    if not isinstance(model, VideoDiffusion):
-        raise TypeError(f"{where}: model must be a VideoDiffusion, got {type(model).__name__}")
-    n = batch_of(where, frames, model.observation_shape)
-    check_shape(where, "future", future, (model.horizon,) + model.observation_shape, lead=(n,))
+    check_fields(where, "model", model, ("loss", "obs_shape", "horizon", "condition_shape"),
+                 what="a VideoDiffusion (jwm.models.video_diffusion)")
+    n = batch_of(where, frames, model.obs_shape)
+    check_shape(where, "future", future, (model.horizon,) + model.obs_shape, lead=(n,))
     check_shape(where, "condition", condition, model.condition_shape, lead=(n,))
     return fit_minibatches(model.loss, params, (frames, future, condition), key, steps=steps,
                            batch_size=batch_size, learning_rate=learning_rate, clip_norm=1.0,

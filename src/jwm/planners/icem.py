@@ -140,31 +140,10 @@ def icem(model, action_space, *, horizon: int, population: int, iterations: int 
 
     def plan(plan_state, params, latent, key):
         def make_iteration(samples, last):
-            def iteration(carry, iter_key):
-                (mean, std), kept, kept_ok, best_seq, best_ret, nonfinite = carry
-                k_noise, k_eval = jax.random.split(iter_key)
-                drawn = colored_normal(k_noise, (samples,) + seq_shape, noise_beta, axis=1,
-                                       kind=noise)
-                parts = [jnp.clip(mean + std * drawn, low, high), kept]
-                if last:
-                    parts.append(jnp.clip(mean, low, high)[None])
-                candidates = jnp.concatenate(parts)
-                returns, bad = evaluate(params, latent, candidates, k_eval)
-                # Placeholder elites (before any call has run) rank below every score,
-                # the worst score of a non-finite return included.
-                ok = jnp.concatenate([jnp.ones(samples, bool), jnp.full(num_kept, kept_ok),
-                                      jnp.ones(int(last), bool)])
-                ranked = jnp.where(ok, returns, -jnp.inf)
-                elite_ret, elite_idx = jax.lax.top_k(ranked, num_elites)
-                elites = candidates[elite_idx]
-                new_mean = alpha * mean + (1 - alpha) * elites.mean(0)
-                new_std = alpha * std + (1 - alpha) * elites.std(0)
-                best_seq, best_ret = keep_best(best_seq, best_ret, candidates, ranked)
-                carry = ((new_mean, new_std), elites[:num_kept], jnp.ones((), bool),
-                         best_seq, best_ret, nonfinite + bad)
-                return carry, elite_ret.mean()
-
-            return iteration
+            return _refit_iteration(lambda c, k: evaluate(params, latent, c, k), samples,
+                                    last, seq_shape=seq_shape, low=low, high=high,
+                                    num_kept=num_kept, num_elites=num_elites, alpha=alpha,
+                                    noise_beta=noise_beta, noise=noise)
 
         k_iters, k_final = jax.random.split(key)
         iter_keys = jax.random.split(k_iters, iterations)
@@ -197,3 +176,37 @@ def icem(model, action_space, *, horizon: int, population: int, iterations: int 
         return chosen[0], next_state, info
 
     return make_planner(name, init, plan)
+
+
+def _refit_iteration(evaluate, samples: int, last: bool, *, seq_shape, low, high,
+                     num_kept: int, num_elites: int, alpha, noise_beta, noise: str):
+    """One iCEM iteration as a `lax.scan` body over ``(carry, key)``: draw ``samples``
+    colored-noise sequences around the mean, add the kept elites (and, ``last``, the
+    mean), score them with ``evaluate(candidates, key) -> (returns, non-finite)``, refit
+    the mean and std to the elites; it returns the elites' mean return."""
+
+    def iteration(carry, iter_key):
+        (mean, std), kept, kept_ok, best_seq, best_ret, nonfinite = carry
+        k_noise, k_eval = jax.random.split(iter_key)
+        drawn = colored_normal(k_noise, (samples,) + seq_shape, noise_beta, axis=1,
+                               kind=noise)
+        parts = [jnp.clip(mean + std * drawn, low, high), kept]
+        if last:
+            parts.append(jnp.clip(mean, low, high)[None])
+        candidates = jnp.concatenate(parts)
+        returns, bad = evaluate(candidates, k_eval)
+        # Placeholder elites (before any call has run) rank below every score, the worst
+        # score of a non-finite return included.
+        ok = jnp.concatenate([jnp.ones(samples, bool), jnp.full(num_kept, kept_ok),
+                              jnp.ones(int(last), bool)])
+        ranked = jnp.where(ok, returns, -jnp.inf)
+        elite_ret, elite_idx = jax.lax.top_k(ranked, num_elites)
+        elites = candidates[elite_idx]
+        new_mean = alpha * mean + (1 - alpha) * elites.mean(0)
+        new_std = alpha * std + (1 - alpha) * elites.std(0)
+        best_seq, best_ret = keep_best(best_seq, best_ret, candidates, ranked)
+        carry = ((new_mean, new_std), elites[:num_kept], jnp.ones((), bool),
+                 best_seq, best_ret, nonfinite + bad)
+        return carry, elite_ret.mean()
+
+    return iteration

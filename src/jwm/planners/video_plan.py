@@ -100,9 +100,9 @@ def video_plan(diffusion, inverse, observation_space, action_space, *, condition
     shape = tuple(getattr(observation_space, "shape", ()))
     if len(shape) != 3:
         raise TypeError(f"{name}: observation_space must be images [H, W, C], got {shape}")
-    if tuple(diffusion.observation_shape) != shape:
+    if tuple(diffusion.obs_shape) != shape:
         raise ValueError(f"{name}: the diffusion model generates frames of shape "
-                         f"{tuple(diffusion.observation_shape)}, but observation_space is "
+                         f"{tuple(diffusion.obs_shape)}, but observation_space is "
                          f"{shape}")
     horizon = diffusion.horizon
     num_steps = check_int(name, "num_steps", num_steps)

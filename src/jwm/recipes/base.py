@@ -8,7 +8,8 @@ import copy
 import dataclasses
 from typing import Any, Callable
 
-__all__ = ["Recipe", "deep_update", "dotted", "merge_config", "results_record", "run_recipe"]
+__all__ = ["Recipe", "deep_update", "dotted", "fit_options", "merge_config", "parse_settings",
+           "results_record", "RENAMED", "run_recipe"]
 
 
 def dotted(path: str, value) -> dict:
@@ -22,6 +23,24 @@ def dotted(path: str, value) -> dict:
     return out
 
 
+def parse_settings(items) -> dict:
+    """``["loop.total_steps=2000", "model.kind=mlp", ...]`` (``--set KEY=VALUE``, the
+    VALUE JSON or else a string) as one nested dict of recipe overrides."""
+    import json
+
+    overrides: dict = {}
+    for item in items:
+        if "=" not in item:
+            raise ValueError(f"--set takes KEY=VALUE, got {item!r}")
+        path, text = item.split("=", 1)
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        overrides = deep_update(overrides, dotted(path.strip(), value))
+    return overrides
+
+
 def deep_update(base: dict, extra: dict) -> dict:
     """``base`` with ``extra`` merged in, dict into dict (neither is changed)."""
     out = dict(base)
@@ -31,16 +50,39 @@ def deep_update(base: dict, extra: dict) -> dict:
     return out
 
 
+# Settings of the recipes' earlier layout and where each lives now, so that an old
+# sweep file or command line is told what to write instead.
+RENAMED = {
+    "episodes": "loop.total_steps (env steps, the prefill included)",
+    "random_episodes": "loop.prefill (env steps)",
+    "steps_per_episode": "loop.steps_per_episode", "capacity": "loop.capacity",
+    "updates_per_episode": "loop.updates_per_episode", "batch_size": "loop.batch_size",
+    "eval_episodes": "loop.eval_episodes", "known_reward": "model.known_reward",
+    "model_kind": "model.kind", "behavior": "learner",
+    "fit": "optimizer.learning_rate / optimizer.weight_decay and loop.fit_epochs / "
+           "loop.fit_batch_size / loop.holdout_ratio",
+    "loop.model_lr": "optimizer.learning_rate", "loop.model_grad_clip": "optimizer.grad_clip",
+    "loop.search": "search.rule", "loop.num_simulations": "search.num_simulations",
+    **{f"loop.{k}": f"optimizer.{k}" for k in ("learning_rate", "final_learning_rate",
+                                                "weight_decay", "grad_clip")},
+    **{f"loop.{k}": f"search.{k}" for k in ("max_num_considered_actions", "gumbel_scale",
+                                             "dirichlet_alpha", "dirichlet_fraction",
+                                             "temperature")},
+}
+
+
 def merge_config(base: dict, overrides: dict, where: str, path: str = "") -> dict:
     """``base`` deep-copied with ``overrides`` merged in. Every key of ``overrides``
     must exist in ``base`` (a typo is a ValueError naming the key and the keys
-    allowed); a dict merges into a dict, anything else replaces the value."""
+    allowed, and a setting of the earlier layout says where it lives now); a dict
+    merges into a dict, anything else replaces the value."""
     merged = copy.deepcopy(base)
     for key, value in overrides.items():
         here = f"{path}{key}"
         if key not in merged:
-            raise ValueError(f"{where}: unknown config key {here!r}; allowed at this level: "
-                             f"{sorted(merged)}")
+            hint = f" (now {RENAMED[here]})" if here in RENAMED else ""
+            raise ValueError(f"{where}: unknown config key {here!r}{hint}; allowed at this "
+                             f"level: {sorted(merged)}")
         if isinstance(merged[key], dict):
             if not isinstance(value, dict):
                 raise ValueError(f"{where}: config key {here!r} is a section "
@@ -49,6 +91,16 @@ def merge_config(base: dict, overrides: dict, where: str, path: str = "") -> dic
         else:
             merged[key] = copy.deepcopy(value)
     return merged
+
+
+def fit_options(config: dict) -> dict:
+    """The `jwm.models.fit` options of a PETS or SVG config: its optimizer, the loop's
+    fitting schedule and the model's training loss."""
+    loop, model = config["loop"], config["model"]
+    options = dict(config["optimizer"], epochs=loop["fit_epochs"],
+                   batch_size=loop["fit_batch_size"], holdout_ratio=loop["holdout_ratio"])
+    options.update({k: model[k] for k in ("bootstrap", "logvar_penalty") if k in model})
+    return options
 
 
 @dataclasses.dataclass(frozen=True)

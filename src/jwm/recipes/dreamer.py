@@ -9,20 +9,21 @@ __all__ = ["DREAMER", "build_parts"]
 
 # Sizes that learn on a 2-core CPU. The GRU is smaller than DreamerV3's smallest preset
 # (deter 512): a high replay ratio (one 16 x 32 batch every 8 env steps, 64) buys more
-# than width here, and a 128-unit state trains about three times faster.
+# than width here, and a 128-unit state trains about three times faster. total_steps
+# counts the prefill: 1,000 random env steps, then 20 periods of 2,000.
 DEFAULTS = {
     "model": {"deter": 128, "hidden": 64, "stoch": 16, "classes": 4, "units": 64,
               "blocks": 4, "layers": 2, "stochastic": "discrete", "num_bins": 255,
               "min_std": 0.1},
-    "behavior": {"horizon": 15, "discount": 0.99, "lambda_": 0.95,
-                 "actor_hidden_sizes": [64, 64], "critic_hidden_sizes": [64, 64],
-                 "entropy_coef": 3e-4, "actor_lr": 1e-4, "critic_lr": 1e-4,
-                 "grad_clip": 100.0, "target_tau": 0.02, "scale_rate": 0.01,
-                 "gradient": "auto", "num_bins": 255, "min_std": 0.1},
-    "loop": {"total_steps": 40_000, "num_envs": 4, "prefill": 1_000, "train_every": 8,
-             "train_steps": 1, "batch_size": 16, "seq_len": 32, "capacity": None,
-             "model_lr": 3e-4, "model_grad_clip": 1000.0, "eval_every": 2_000,
-             "eval_episodes": 8, "eval_steps": None},
+    "learner": {"horizon": 15, "discount": 0.99, "lambda_": 0.95,
+                "actor_hidden_sizes": [64, 64], "critic_hidden_sizes": [64, 64],
+                "entropy_coef": 3e-4, "actor_lr": 1e-4, "critic_lr": 1e-4,
+                "grad_clip": 100.0, "target_tau": 0.02, "scale_rate": 0.01,
+                "gradient": "auto", "num_bins": 255, "min_std": 0.1},
+    "optimizer": {"learning_rate": 3e-4, "grad_clip": 1000.0},
+    "loop": {"total_steps": 41_000, "prefill": 1_000, "eval_every": 2_000, "num_envs": 4,
+             "train_every": 8, "train_steps": 1, "batch_size": 16, "seq_len": 32,
+             "capacity": None, "eval_episodes": 8, "eval_steps": None},
 }
 
 ENV_DEFAULTS = {
@@ -31,35 +32,43 @@ ENV_DEFAULTS = {
     # critic needs the larger step to learn values that long in time. With gamma 0.99,
     # critic lr 1e-4 and one update every 16 env steps the seed-mean never reached 450
     # up to 48k env steps (dreamer_CartPole-v1_gamma0.99_48k.json).
-    "gymnax:CartPole-v1": {"behavior": {"discount": 0.997, "critic_lr": 3e-4}},
+    "gymnax:CartPole-v1": {"learner": {"discount": 0.997, "critic_lr": 3e-4}},
     # Continuous control learns from the dynamics gradient of the actor; it needs larger
     # steps than CartPole's REINFORCE (tuned on seed 0: -165 after 12k env steps with
     # these, still -1,300 at 17k with the defaults and one update every 16 env steps).
-    "gymnax:Pendulum-v1": {"behavior": {"actor_lr": 3e-4, "critic_lr": 3e-4},
-                           "loop": {"total_steps": 16_000, "eval_every": 1_600,
-                                    "model_lr": 1e-3}},
+    "gymnax:Pendulum-v1": {"learner": {"actor_lr": 3e-4, "critic_lr": 3e-4},
+                           "optimizer": {"learning_rate": 1e-3},
+                           "loop": {"total_steps": 17_000, "eval_every": 1_600}},
 }
 
 
 def build_parts(env_name: str, config: dict):
-    """``(env, model, behavior)`` of a Dreamer config."""
+    """``(env, model, learner)`` of a Dreamer config."""
     from jwm import envs, imagination, models
 
     env = envs.make(env_name)
     model = models.rssm_model(env.observation_space, env.action_space, **config["model"])
-    behavior_options = dict(config["behavior"])
+    learner_options = dict(config["learner"])
     for key in ("actor_hidden_sizes", "critic_hidden_sizes"):
-        behavior_options[key] = tuple(behavior_options[key])
-    behavior = imagination.actor_critic(model.features, model.feature_dim, env.action_space,
-                                        **behavior_options)
-    return env, model, behavior
+        learner_options[key] = tuple(learner_options[key])
+    learner = imagination.actor_critic(model.features, model.feature_dim, env.action_space,
+                                       **learner_options)
+    return env, model, learner
 
 
 def _build(env_name: str, config: dict):
     from jwm import agents
+    from jwm.agents.checks import check_schedule, prefill_steps
 
-    env, model, behavior = build_parts(env_name, config)
-    return agents.dreamer(env, model, behavior, **config["loop"])
+    env, model, learner = build_parts(env_name, config)
+    loop = dict(config["loop"])
+    prefilled = prefill_steps(loop["prefill"], loop["train_every"])
+    check_schedule("dreamer", num_envs=loop["num_envs"], train_every=loop["train_every"],
+                   eval_every=loop["eval_every"], total_steps=loop["total_steps"],
+                   prefill=prefilled)
+    loop["total_steps"] -= prefilled  # the agent's own run length is after its prefill
+    return agents.dreamer(env, model, learner, model_lr=config["optimizer"]["learning_rate"],
+                          model_grad_clip=config["optimizer"]["grad_clip"], **loop)
 
 
 DREAMER = Recipe(name="dreamer",

@@ -10,30 +10,41 @@ __all__ = ["MUZERO"]
 # Sizes that learn CartPole on a 2-core CPU: 16 simulations suffice for Gumbel MuZero,
 # whose policy targets improve on the prior with few simulations (Danihelka et al.,
 # 2022); a replay ratio of 64 sequences (0.25 updates of 256) per env step.
+# total_steps counts the prefill: the default prefill (one sequence of 5 + 5 + 1 rows
+# per env, 88 env steps) is collected as 3 phases of 40, then 10 periods of 5,000.
 DEFAULTS = {
     "model": {"latent_size": 64, "hidden_sizes": [128], "support": 20, "channels": 32,
               "blocks": 2, "representation": "auto"},
-    "loop": {"total_steps": 50_000, "num_envs": 8, "num_simulations": 16, "search": "gumbel",
+    "search": {"rule": "gumbel", "num_simulations": 16, "max_num_considered_actions": 16,
+               "gumbel_scale": 1.0, "dirichlet_alpha": 0.25, "dirichlet_fraction": 0.25,
+               "temperature": None},
+    "optimizer": {"learning_rate": 3e-3, "final_learning_rate": None, "weight_decay": 1e-4,
+                  "grad_clip": 5.0},
+    "loop": {"total_steps": 50_120, "prefill": None, "eval_every": 5_000, "num_envs": 8,
              "discount": 0.99, "unroll_steps": 5, "n_step": 5, "batch_size": 256,
-             "train_every": 40, "train_steps": 10, "learning_rate": 3e-3,
-             "final_learning_rate": None, "weight_decay": 1e-4, "grad_clip": 5.0,
-             "value_coef": 0.25,
+             "train_every": 40, "train_steps": 10, "value_coef": 0.25,
              "target_update_every": 100, "reanalyse_fraction": 0.0,
              "priority_exponent": 1.0, "importance_exponent": 1.0, "capacity": None,
-             "prefill": None, "eval_every": 5_000, "eval_episodes": 8, "eval_steps": None,
-             "max_num_considered_actions": 16, "gumbel_scale": 1.0, "dirichlet_alpha": 0.25,
-             "dirichlet_fraction": 0.25, "temperature": None,
-             "random_opening": 0},
+             "eval_episodes": 8, "eval_steps": None, "random_opening": 0},
 }
 
 # MinAtar: the 10 x 10 x 4 frame through an MLP (the full-resolution CNN made an update
-# of 256 sequences cost seconds on the 2-core CPU), a wider latent, 10-step targets.
+# of 256 sequences cost seconds on the 2-core CPU), a wider latent, 10-step targets
+# (a prefill of 16 rows per env, 128 env steps, collected as 4 phases of 40).
 ENV_DEFAULTS: dict = {
     "gymnax:Breakout-MinAtar": {
         "model": {"representation": "mlp", "latent_size": 128, "hidden_sizes": [256]},
-        "loop": {"total_steps": 100_000, "eval_every": 10_000, "n_step": 10,
-                 "eval_episodes": 16, "final_learning_rate": 3e-4}},
+        "optimizer": {"final_learning_rate": 3e-4},
+        "loop": {"total_steps": 100_160, "eval_every": 10_000, "n_step": 10,
+                 "eval_episodes": 16}},
 }
+
+
+def search_options(config: dict) -> dict:
+    """The search and optimizer settings of a MuZero or AlphaZero config as
+    `jwm.agents.muzero` takes them (the rule is its ``search``)."""
+    search = dict(config["search"])
+    return dict(search=search.pop("rule"), **search, **config["optimizer"])
 
 
 def _build(env_name: str, config: dict):
@@ -42,7 +53,7 @@ def _build(env_name: str, config: dict):
     env = envs.make(env_name)
     model_options = dict(config["model"], hidden_sizes=tuple(config["model"]["hidden_sizes"]))
     model = models.muzero_model(env.observation_space, env.action_space, **model_options)
-    return agents.muzero(env, model, **config["loop"])
+    return agents.muzero(env, model, **config["loop"], **search_options(config))
 
 
 MUZERO = Recipe(name="muzero",

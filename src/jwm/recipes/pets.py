@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from jwm.recipes.base import Recipe
+from jwm.recipes.base import Recipe, fit_options
 
 __all__ = ["PETS", "KNOWN_FUNCTIONS"]
 
 DEFAULTS = {
-    "episodes": 10, "random_episodes": 1, "steps_per_episode": None, "known_reward": False,
-    "capacity": None,
+    # bootstrap and logvar_penalty are how the ensemble is trained (`jwm.models.fit`);
+    # known_reward gives the model the env's own reward and termination.
     "model": {"ensemble_size": 5, "hidden_sizes": [200, 200, 200], "particles": 20,
-              "propagation": "ts_inf", "activation": "silu"},
+              "propagation": "ts_inf", "activation": "silu", "known_reward": False,
+              "bootstrap": True, "logvar_penalty": 0.01},
     "planner": {"horizon": 25, "population": 400, "iterations": 5, "elite_frac": 0.1,
                 "alpha": 0.1, "min_std": 0.0, "sampling": "clip", "return_mode": "mean",
                 "discount": 1.0},
-    "fit": {"epochs": 50, "batch_size": 32, "learning_rate": 1e-3, "weight_decay": 5e-5,
-            "holdout_ratio": 0.1, "bootstrap": True, "logvar_penalty": 0.01},
+    "optimizer": {"learning_rate": 1e-3, "weight_decay": 5e-5},
+    # 10 episodes of Pendulum's 200 steps, the first of them random.
+    "loop": {"total_steps": 2_000, "prefill": None, "steps_per_episode": None,
+             "capacity": None, "fit_epochs": 50, "fit_batch_size": 32, "holdout_ratio": 0.1},
 }
 
 ENV_DEFAULTS = {
@@ -25,15 +28,16 @@ ENV_DEFAULTS = {
     "gymnax:Pendulum-v1": {
         "model": {"ensemble_size": 5, "hidden_sizes": [64, 64, 64], "particles": 10},
         "planner": {"horizon": 25, "population": 200, "iterations": 5},
-        "fit": {"epochs": 100},
+        "loop": {"fit_epochs": 100},
     },
     # The +100 for reaching the flag is too rare in random data to be learned, so the
     # env's own reward and termination are given to the model (as PETS does for its tasks).
+    # 5 episodes of 999 steps.
     "gymnax:MountainCarContinuous-v0": {
-        "episodes": 5, "known_reward": True,
-        "model": {"ensemble_size": 5, "hidden_sizes": [64, 64, 64], "particles": 5},
+        "model": {"ensemble_size": 5, "hidden_sizes": [64, 64, 64], "particles": 5,
+                  "known_reward": True},
         "planner": {"horizon": 60, "population": 100, "iterations": 3},
-        "fit": {"epochs": 50},
+        "loop": {"total_steps": 4_995, "fit_epochs": 50},
     },
 }
 
@@ -61,12 +65,13 @@ def build_parts(env_name: str, config: dict):
     from jwm import envs, models, planners
 
     env = envs.make(env_name)
-    model_options = dict(config["model"])
+    model_options = {k: v for k, v in config["model"].items()
+                     if k not in ("known_reward", "bootstrap", "logvar_penalty")}
     model_options["hidden_sizes"] = tuple(model_options["hidden_sizes"])
-    if config["known_reward"]:
+    if config["model"]["known_reward"]:
         if env_name not in KNOWN_FUNCTIONS:
-            raise ValueError(f"pets: known_reward: no known reward function for {env_name!r}; "
-                             f"known for {sorted(KNOWN_FUNCTIONS)}")
+            raise ValueError(f"pets: model.known_reward: no known reward function for "
+                             f"{env_name!r}; known for {sorted(KNOWN_FUNCTIONS)}")
         model_options["reward_fn"], model_options["termination_fn"] = KNOWN_FUNCTIONS[env_name]
     model = models.ensemble_model(env.observation_space, env.action_space, **model_options)
     planner = planners.cem(model, env.action_space, **config["planner"])
@@ -77,10 +82,10 @@ def _build(env_name: str, config: dict):
     from jwm import agents
 
     env, model, planner = build_parts(env_name, config)
-    return agents.pets(env, model, planner, episodes=config["episodes"],
-                       random_episodes=config["random_episodes"],
-                       steps_per_episode=config["steps_per_episode"],
-                       capacity=config["capacity"], fit_options=config["fit"])
+    loop = config["loop"]
+    return agents.pets(env, model, planner, total_steps=loop["total_steps"],
+                       prefill=loop["prefill"], steps_per_episode=loop["steps_per_episode"],
+                       capacity=loop["capacity"], fit_options=fit_options(config))
 
 
 PETS = Recipe(name="pets", algorithm="PETS (CEM-MPC on a probabilistic ensemble, TS)",

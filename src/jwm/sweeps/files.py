@@ -9,9 +9,9 @@ settings that vary, with the dotted keys of ``jwm <agent> --set``::
     seeds = 3
     threshold = -300           # optional: env steps to reach it, per configuration
     [set]
-    "loop.episodes" = 10
+    "loop.total_steps" = 2000  # 10 episodes of 200 steps, the first random
     [grid]
-    "fit.learning_rate" = [1e-3, 3e-3]
+    "optimizer.learning_rate" = [1e-3, 3e-3]
     "planner.population" = [100, 200]
 
 ``configs = [{...}, ...]`` replaces ``[grid]`` for a list; ``static = [...]`` lists

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jwm.agents.contract import Agent
-from jwm.checks import check_positive_int
+from jwm.checks import check_fields, check_int
 from jwm.keys import as_typed_key
 from jwm.sweeps.configs import check_configs, group_configs
 from jwm.sweeps.program import group_agent, run_layout
@@ -84,8 +84,8 @@ def sweep(factory: Callable[..., Agent], configs, *, seeds: int = 1, key=0, stat
     """
     start = time.perf_counter()
     configs = check_configs(configs)
-    seeds = check_positive_int("sweep", "seeds", seeds)
-    checkpoint_every = check_positive_int("sweep", "checkpoint_every", checkpoint_every)
+    seeds = check_int("sweep", "seeds", seeds)
+    checkpoint_every = check_int("sweep", "checkpoint_every", checkpoint_every)
     if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
         key = jax.random.key(int(key))
     key = as_typed_key(key, where="sweep")
@@ -154,8 +154,8 @@ def _build(factory, config, index) -> Agent:
         if "unexpected keyword argument" in str(e) or "missing" in str(e):
             raise ValueError(f"sweep: configuration {index} {config}: {e}") from None
         raise
-    if not isinstance(agent, Agent):
-        raise TypeError(f"sweep: factory must return a jwm Agent, got {type(agent).__name__}")
+    check_fields("sweep", "the factory's result", agent,
+                 ("init", "step", "iterations", "config", "with_config"), what="an Agent")
     return agent
 
 

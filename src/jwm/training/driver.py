@@ -16,7 +16,7 @@ import jax
 import numpy as np
 
 from jwm.agents.contract import strong_types
-from jwm.checks import check_positive_int
+from jwm.checks import check_int
 from jwm.keys import as_typed_key
 from jwm.training.checkpoints import RunDirectory
 from jwm.training.pytrees import describe_shapes, flat_metrics, to_json
@@ -142,11 +142,11 @@ def train(agent, key, *, iterations: int | None = None, seeds: int = 1,
     """
     start_time = time.perf_counter()
     key = as_typed_key(key, where="train")
-    iterations = check_positive_int("train", "iterations",
+    iterations = check_int("train", "iterations",
                                     agent.iterations if iterations is None else iterations)
-    seeds = check_positive_int("train", "seeds", seeds)
-    checkpoint_every = check_positive_int("train", "checkpoint_every", checkpoint_every)
-    keep = check_positive_int("train", "keep", keep)
+    seeds = check_int("train", "seeds", seeds)
+    checkpoint_every = check_int("train", "checkpoint_every", checkpoint_every)
+    keep = check_int("train", "keep", keep)
     if log is not None and not callable(log):
         raise TypeError(f"train: log must be callable or None, got {type(log).__name__}")
     if config is not None and not isinstance(config, dict):
