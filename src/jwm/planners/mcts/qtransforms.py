@@ -1,6 +1,7 @@
 """Q-value transforms: how a node's action values are scaled before selection.
 
-Each transform has a `Row` form (``*_row``), which selection uses, and an array form.
+Each works on `Row`s (the ``A`` values of one node, see `jwm.planners.mcts.rows`);
+``.array()`` of a result is the ``[A]`` array.
 """
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ import jax.numpy as jnp
 from jwm.planners.mcts.rows import Row
 from jwm.planners.mcts.tree import Tree
 
-__all__ = ["normalized_by_parent_and_siblings", "completed_by_mix_value", "mixed_value",
-           "qvalues_row", "normalized_by_parent_and_siblings_row", "completed_by_mix_value_row",
+__all__ = ["qvalues_row", "normalized_by_parent_and_siblings_row", "completed_by_mix_value_row",
            "mixed_value_row"]
 
 
@@ -22,6 +22,11 @@ def qvalues_row(tree: Tree, node) -> Row:
 
 
 def normalized_by_parent_and_siblings_row(tree: Tree, node, epsilon: float = 1e-8) -> Row:
+    """``node``'s ``A`` Q-values min-max normalised over its value and its visited
+    children.
+
+    Unvisited actions score 0 (the minimum), as in MuZero's pseudocode and mctx.
+    """
     q = qvalues_row(tree, node)
     visited = Row.of(tree.children_visits[node]) > 0
     v = tree.node_values[node]
@@ -31,15 +36,14 @@ def normalized_by_parent_and_siblings_row(tree: Tree, node, epsilon: float = 1e-
     return (Row.where(visited, q, lo) - lo) / jnp.maximum(hi - lo, epsilon)
 
 
-def normalized_by_parent_and_siblings(tree: Tree, node, epsilon: float = 1e-8):
-    """``[A]`` Q-values min-max normalised over the node's value and its visited children.
-
-    Unvisited actions score 0 (the minimum), as in MuZero's pseudocode and mctx.
-    """
-    return normalized_by_parent_and_siblings_row(tree, node, epsilon).array()
-
-
 def mixed_value_row(raw_value, q: Row, visits: Row, prior_probs: Row):
+    """Gumbel MuZero's estimate of a node's value (Danihelka et al. 2022, appendix D):
+    a scalar.
+
+    Interpolates the network's ``raw_value`` (scalar) with the prior-weighted mean
+    ``q`` of the visited actions, weighted by how many ``visits`` back those Q-values;
+    ``q``, ``visits`` and ``prior_probs`` are the node's ``A`` values.
+    """
     total = visits.sum()
     probs = Row.maximum(jnp.finfo(prior_probs.dtype).tiny, prior_probs)
     visited = visits > 0
@@ -48,17 +52,15 @@ def mixed_value_row(raw_value, q: Row, visits: Row, prior_probs: Row):
     return (raw_value + total * weighted_q) / (total + 1)
 
 
-def mixed_value(raw_value, q, visits, prior_probs):
-    """Gumbel MuZero's estimate of a node's value (Danihelka et al. 2022, appendix D).
-
-    Interpolates the network's ``raw_value`` with the prior-weighted mean Q of the
-    visited actions, weighted by how many visits back those Q-values.
-    """
-    return mixed_value_row(raw_value, Row.of(q), Row.of(visits), Row.of(prior_probs))
-
-
 def completed_by_mix_value_row(tree: Tree, node, *, value_scale: float = 0.1,
                                maxvisit_init: float = 50.0, epsilon: float = 1e-8) -> Row:
+    """``node``'s ``A`` completed Q-values for Gumbel search, rescaled to [0, 1] then
+    scaled.
+
+    Unvisited actions take `mixed_value_row`; the result is multiplied by
+    ``(maxvisit_init + max visits) * value_scale`` so that the Q-values weigh more
+    against the prior logits as the search grows.
+    """
     q = qvalues_row(tree, node)
     visits = Row.of(tree.children_visits[node])
     probs = Row.of(tree.children_prior_logits[node]).softmax()
@@ -67,15 +69,3 @@ def completed_by_mix_value_row(tree: Tree, node, *, value_scale: float = 0.1,
     lo, hi = completed.min(), completed.max()
     completed = (completed - lo) / jnp.maximum(hi - lo, epsilon)
     return (maxvisit_init + visits.max()) * value_scale * completed
-
-
-def completed_by_mix_value(tree: Tree, node, *, value_scale: float = 0.1,
-                           maxvisit_init: float = 50.0, epsilon: float = 1e-8):
-    """``[A]`` completed Q-values for Gumbel search, rescaled to [0, 1] then scaled.
-
-    Unvisited actions take `mixed_value`; the result is multiplied by
-    ``(maxvisit_init + max visits) * value_scale`` so that the Q-values weigh more
-    against the prior logits as the search grows.
-    """
-    return completed_by_mix_value_row(tree, node, value_scale=value_scale,
-                                      maxvisit_init=maxvisit_init, epsilon=epsilon).array()

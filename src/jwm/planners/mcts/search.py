@@ -18,15 +18,16 @@ out of range and are dropped: O(batch) per step, whatever the tree's size.
 
 from __future__ import annotations
 
+import functools
 from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from jwm.keys import as_typed_key
+from jwm.noise import mix32
 from jwm.planners.mcts.selection import node_salt
 from jwm.planners.mcts.tree import NO_PARENT, ROOT, UNVISITED, Tree, empty_tree
-from jwm.planners.noise import mix32
 
 __all__ = ["NodeEvaluation", "search", "init_tree"]
 
@@ -242,36 +243,7 @@ def _search(tree: Tree, params, params_axes, key, first, *, batched: bool, model
                             children_values=s.children_values,
                             children_visits=s.children_visits)
 
-    def expand(tree: Tree, params, parent, action, leaf, depth, k_step, k_eval):
-        """Steps the model from ``parent`` by ``action`` and writes node ``leaf``."""
-        parent_latent = jax.tree.map(lambda x: x[parent], tree.embeddings)
-        latent, reward, model_discount = model.step(params, parent_latent, action, k_step)
-        evaluation = evaluate(params, latent, k_eval, depth)
-        # A non-finite model output must not reach a running mean (NaN would spread to
-        # every ancestor, and argmax ranks NaN first): the edge becomes terminal with
-        # zero reward and value, and is masked at its parent.
-        bad = ~(jnp.isfinite(reward) & jnp.isfinite(model_discount)
-                & jnp.isfinite(evaluation.value)
-                & jnp.all(jnp.isfinite(evaluation.prior_logits)))
-        reward = jnp.where(bad, 0.0, reward)
-        model_discount = jnp.where(bad, 0.0, model_discount)
-        evaluation = evaluation._replace(
-            value=jnp.where(bad, 0.0, evaluation.value),
-            prior_logits=jnp.where(bad, 0.0, evaluation.prior_logits))
-        tree = _write(tree, leaf, latent, evaluation, depth)
-        return tree.replace(
-            # Masks the edge only when bad (otherwise the write goes out of range and is
-            # dropped): no read of the array just written, which would make XLA copy it.
-            invalid_actions=tree.invalid_actions.at[
-                jnp.where(bad, parent, num_nodes), action].set(True, mode="drop"),
-            num_nonfinite=tree.num_nonfinite + bad.astype(jnp.int32),
-            parents=tree.parents.at[leaf].set(parent),
-            action_from_parent=tree.action_from_parent.at[leaf].set(action),
-            children_index=tree.children_index.at[parent, action].set(leaf),
-            children_rewards=tree.children_rewards.at[parent, action].set(reward),
-            children_discounts=tree.children_discounts.at[parent, action].set(
-                discount * model_discount),
-        )
+    expand = functools.partial(_expand, model=model, evaluate=evaluate, discount=discount)
 
     def simulation(i, carry):
         tree, key = carry
@@ -287,3 +259,37 @@ def _search(tree: Tree, params, params_axes, key, first, *, batched: bool, model
     base_salt = each(lambda k: jax.random.bits(k, (), jnp.uint32))(k_salt)
     tree, _ = jax.lax.fori_loop(0, num_simulations, simulation, (tree, key))
     return tree
+
+
+def _expand(tree: Tree, params, parent, action, leaf, depth, k_step, k_eval, *, model,
+            evaluate, discount) -> Tree:
+    """Steps the model from ``parent`` by ``action`` and writes node ``leaf`` (one root)."""
+    num_nodes = tree.num_nodes
+    parent_latent = jax.tree.map(lambda x: x[parent], tree.embeddings)
+    latent, reward, model_discount = model.step(params, parent_latent, action, k_step)
+    evaluation = evaluate(params, latent, k_eval, depth)
+    # A non-finite model output must not reach a running mean (NaN would spread to
+    # every ancestor, and argmax ranks NaN first): the edge becomes terminal with
+    # zero reward and value, and is masked at its parent.
+    bad = ~(jnp.isfinite(reward) & jnp.isfinite(model_discount)
+            & jnp.isfinite(evaluation.value)
+            & jnp.all(jnp.isfinite(evaluation.prior_logits)))
+    reward = jnp.where(bad, 0.0, reward)
+    model_discount = jnp.where(bad, 0.0, model_discount)
+    evaluation = evaluation._replace(
+        value=jnp.where(bad, 0.0, evaluation.value),
+        prior_logits=jnp.where(bad, 0.0, evaluation.prior_logits))
+    tree = _write(tree, leaf, latent, evaluation, depth)
+    return tree.replace(
+        # Masks the edge only when bad (otherwise the write goes out of range and is
+        # dropped): no read of the array just written, which would make XLA copy it.
+        invalid_actions=tree.invalid_actions.at[
+            jnp.where(bad, parent, num_nodes), action].set(True, mode="drop"),
+        num_nonfinite=tree.num_nonfinite + bad.astype(jnp.int32),
+        parents=tree.parents.at[leaf].set(parent),
+        action_from_parent=tree.action_from_parent.at[leaf].set(action),
+        children_index=tree.children_index.at[parent, action].set(leaf),
+        children_rewards=tree.children_rewards.at[parent, action].set(reward),
+        children_discounts=tree.children_discounts.at[parent, action].set(
+            discount * model_discount),
+    )

@@ -1,10 +1,14 @@
 """Selection rules: which action a simulation follows at a node.
 
-Each rule maps ``(tree, node, depth)`` to a score per action; the search takes the
-masked argmax. Exact ties are broken at random by a per-simulation salt: a fixed
-order (lowest index first) would bias every tie the same way, and integer-valued
-returns tie often. mctx adds 1e-7 uniform noise to the scores instead; the two agree
-whenever that noise could not decide.
+Each rule scores the ``A`` actions of a node (a `Row`, see `jwm.planners.mcts.rows`);
+its ``*_select`` function, the ``select``/``root_select`` a rule builder hands to the
+search, takes the masked argmax. Exact ties are broken at random by a per-simulation
+salt: a fixed order (lowest index first) would bias every tie the same way, and
+integer-valued returns tie often. mctx adds 1e-7 uniform noise to the scores instead;
+the two agree whenever that noise could not decide.
+
+Every ``*_select`` has the search's signature ``(tree, node, depth, salt) -> action``
+(int32 scalar); a rule fixes its knobs with `functools.partial`.
 """
 
 from __future__ import annotations
@@ -14,14 +18,15 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
+from jwm.noise import mix32
 from jwm.planners.mcts.qtransforms import (completed_by_mix_value_row,
                                            normalized_by_parent_and_siblings_row)
 from jwm.planners.mcts.rows import Row
 from jwm.planners.mcts.tree import Tree
-from jwm.planners.noise import mix32
 
-__all__ = ["masked_argmax", "node_salt", "puct_scores", "uct_scores", "gumbel_root_scores",
-           "gumbel_interior_scores", "gumbel_considered_scores", "considered_visits_table"]
+__all__ = ["masked_argmax", "node_salt", "puct_row", "uct_row", "gumbel_considered_row",
+           "gumbel_root_row", "gumbel_interior_row", "considered_visits_table",
+           "puct_select", "uct_select", "gumbel_root_select", "gumbel_interior_select"]
 
 
 def masked_argmax(scores, invalid, salt=None):
@@ -46,7 +51,17 @@ def node_salt(simulation_salt, node):
     return mix32(simulation_salt ^ (node.astype(jnp.uint32) * jnp.uint32(0x85EBCA6B)))
 
 
+# ------------------------------------------------------------------------ scores
+
+
 def puct_row(tree: Tree, node, *, pb_c_init: float, pb_c_base: float) -> Row:
+    """AlphaZero/MuZero PUCT scores of ``node``'s ``A`` actions: normalised Q plus a
+    prior bonus shrinking with visits.
+
+    ``Q(s,a) + P(s,a) * sqrt(N(s)) / (1 + N(s,a)) * (c_init + log((N(s) + c_base + 1) / c_base))``,
+    with ``Q`` from `normalized_by_parent_and_siblings_row` and ``P`` the softmax of
+    the node's prior logits. ``node`` is an int32 scalar; ``.array()`` gives ``[A]``.
+    """
     visits = Row.of(tree.children_visits[node])
     n = tree.node_visits[node]
     c = pb_c_init + jnp.log((n + pb_c_base + 1.0) / pb_c_base)
@@ -55,29 +70,18 @@ def puct_row(tree: Tree, node, *, pb_c_init: float, pb_c_base: float) -> Row:
     return normalized_by_parent_and_siblings_row(tree, node) + bonus
 
 
-def puct_scores(tree: Tree, node, *, pb_c_init: float, pb_c_base: float):
-    """AlphaZero/MuZero PUCT: normalised Q plus a prior bonus shrinking with visits.
-
-    ``Q(s,a) + P(s,a) * sqrt(N(s)) / (1 + N(s,a)) * (c_init + log((N(s) + c_base + 1) / c_base))``
-    """
-    return puct_row(tree, node, pb_c_init=pb_c_init, pb_c_base=pb_c_base).array()
-
-
 def uct_row(tree: Tree, node, *, exploration: float) -> Row:
+    """UCB1 scores of ``node``'s ``A`` actions on min-max normalised Q; unvisited
+    actions score +inf (they are tried first).
+
+    ``Q(s,a) + c * sqrt(log N(s) / N(s,a))``, with Q scaled to [0, 1] over the node
+    and its children so one ``c`` (``exploration``) serves any reward scale.
+    """
     visits = Row.of(tree.children_visits[node])
     n = jnp.maximum(visits.sum(), 1).astype(jnp.float32)
     bonus = exploration * (jnp.log(n) / Row.maximum(visits, 1)).sqrt()
     score = normalized_by_parent_and_siblings_row(tree, node) + bonus
     return Row.where(visits == 0, jnp.inf, score)
-
-
-def uct_scores(tree: Tree, node, *, exploration: float):
-    """UCB1 on min-max normalised Q-values; unvisited actions first.
-
-    ``Q(s,a) + c * sqrt(log N(s) / N(s,a))``, with Q scaled to [0, 1] over the node
-    and its children so one ``c`` serves any reward scale.
-    """
-    return uct_row(tree, node, exploration=exploration).array()
 
 
 def considered_visits_table(max_considered: int, num_simulations: int) -> np.ndarray:
@@ -107,19 +111,24 @@ def considered_visits_table(max_considered: int, num_simulations: int) -> np.nda
 
 
 def gumbel_considered_row(considered_visit, gumbel, logits, completed_q, visits) -> Row:
+    """Gumbel root scores: ``gumbel + logits + completed_q`` (logits shifted to max 0),
+    where only actions at ``considered_visit`` visits may win (the others get -inf).
+
+    ``considered_visit`` is an int32 scalar; ``gumbel``, ``logits``, ``completed_q``
+    and ``visits`` are ``[A]`` arrays or `Row`s.
+    """
     logits = Row.of(logits)
     logits = logits - logits.max()
     allowed = Row.where(Row.of(visits) == considered_visit, 0.0, -jnp.inf)
     return Row.maximum(-1e9, Row.of(gumbel) + logits + Row.of(completed_q)) + allowed
 
 
-def gumbel_considered_scores(considered_visit, gumbel, logits, completed_q, visits):
-    """Scores for the Gumbel root: only actions at ``considered_visit`` visits may win."""
-    return gumbel_considered_row(considered_visit, gumbel, logits, completed_q, visits).array()
-
-
 def gumbel_root_row(tree: Tree, node, table, max_considered: int, *, value_scale,
                     maxvisit_init) -> Row:
+    """Gumbel-top-k with sequential halving at the root: `gumbel_considered_row` with
+    the visit count the schedule ``table`` (`considered_visits_table`, as a
+    ``[max_considered + 1, S]`` array) sets for this simulation, over at most
+    ``max_considered`` valid actions, and the tree's ``root_gumbel`` noise."""
     visits = Row.of(tree.children_visits[node])
     completed_q = completed_by_mix_value_row(tree, node, value_scale=value_scale,
                                              maxvisit_init=maxvisit_init)
@@ -130,14 +139,9 @@ def gumbel_root_row(tree: Tree, node, table, max_considered: int, *, value_scale
                                  tree.children_prior_logits[node], completed_q, visits)
 
 
-def gumbel_root_scores(tree: Tree, node, table, max_considered: int, *, value_scale,
-                       maxvisit_init):
-    """Gumbel-top-k with sequential halving at the root."""
-    return gumbel_root_row(tree, node, table, max_considered, value_scale=value_scale,
-                           maxvisit_init=maxvisit_init).array()
-
-
 def gumbel_interior_row(tree: Tree, node, *, value_scale, maxvisit_init) -> Row:
+    """Gumbel MuZero's deterministic interior scores: match the visit frequencies to
+    ``softmax(logits + completed Q)``, i.e. ``probs(a) - N(s,a) / (1 + N(s))``."""
     visits = Row.of(tree.children_visits[node])
     completed_q = completed_by_mix_value_row(tree, node, value_scale=value_scale,
                                              maxvisit_init=maxvisit_init)
@@ -145,7 +149,37 @@ def gumbel_interior_row(tree: Tree, node, *, value_scale, maxvisit_init) -> Row:
     return probs - visits / (1 + visits.sum())
 
 
-def gumbel_interior_scores(tree: Tree, node, *, value_scale, maxvisit_init):
-    """Deterministic interior selection: match visits to softmax(logits + completed Q)."""
-    return gumbel_interior_row(tree, node, value_scale=value_scale,
-                               maxvisit_init=maxvisit_init).array()
+# ---------------------------------------------------------------- action selection
+
+
+def puct_select(tree: Tree, node, depth, salt, *, pb_c_init: float, pb_c_base: float):
+    """The action of best `puct_row` score at ``node``, ties broken by ``salt``."""
+    del depth
+    scores = puct_row(tree, node, pb_c_init=pb_c_init, pb_c_base=pb_c_base)
+    return masked_argmax(scores, tree.invalid_actions[node], salt)
+
+
+def uct_select(tree: Tree, node, depth, salt, *, exploration: float):
+    """The action of best `uct_row` score at ``node``, ties broken by ``salt``."""
+    del depth
+    scores = uct_row(tree, node, exploration=exploration)
+    return masked_argmax(scores, tree.invalid_actions[node], salt)
+
+
+def gumbel_root_select(tree: Tree, node, depth, salt, *, table, max_considered: int,
+                       value_scale, maxvisit_init):
+    """The root action of best `gumbel_root_row` score. The root's Gumbel noise is its
+    tie-break, so ``salt`` is unused."""
+    del depth, salt
+    scores = gumbel_root_row(tree, node, table, max_considered, value_scale=value_scale,
+                             maxvisit_init=maxvisit_init)
+    return masked_argmax(scores, tree.invalid_actions[node])
+
+
+def gumbel_interior_select(tree: Tree, node, depth, salt, *, value_scale, maxvisit_init):
+    """The interior action of best `gumbel_interior_row` score. Deterministic by design,
+    as in mctx: ``salt`` is unused."""
+    del depth, salt
+    scores = gumbel_interior_row(tree, node, value_scale=value_scale,
+                                 maxvisit_init=maxvisit_init)
+    return masked_argmax(scores, tree.invalid_actions[node], None)
