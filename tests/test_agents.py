@@ -33,7 +33,7 @@ def _svg():
     learner = jwm.imagination.value_gradient(
         jwm.models.member_model(model), PENDULUM.observation_space, PENDULUM.action_space,
         horizon=3, actor_hidden_sizes=(8,), critic_hidden_sizes=(8,))
-    return jwm.agents.svg(PENDULUM, model, learner, episodes=3, steps_per_episode=10,
+    return jwm.agents.svg(PENDULUM, model, learner, total_steps=30, steps_per_episode=10,
                           updates_per_episode=2, batch_size=8, eval_episodes=2,
                           fit_options=dict(epochs=2, batch_size=8))
 
@@ -44,7 +44,7 @@ def _dreamer():
     behavior = jwm.imagination.actor_critic(rssm.features, rssm.feature_dim,
                                             CARTPOLE.action_space, horizon=3,
                                             actor_hidden_sizes=(8,), critic_hidden_sizes=(8,))
-    return jwm.agents.dreamer(CARTPOLE, rssm, behavior, total_steps=64, num_envs=2,
+    return jwm.agents.dreamer(CARTPOLE, rssm, behavior, total_steps=96, num_envs=2,
                               prefill=32, train_every=16, batch_size=2, seq_len=8,
                               eval_every=32, eval_episodes=2, eval_steps=20)
 
@@ -52,7 +52,8 @@ def _dreamer():
 def _muzero():
     model = jwm.models.muzero_model(CARTPOLE.observation_space, CARTPOLE.action_space,
                                     latent_size=8, hidden_sizes=(8,), support=5)
-    return jwm.agents.muzero(CARTPOLE, model, total_steps=48, num_envs=2, num_simulations=4,
+    search = jwm.agents.muzero_search(model, CARTPOLE.action_space, num_simulations=4)
+    return jwm.agents.muzero(CARTPOLE, model, search=search, total_steps=48, num_envs=2,
                              unroll_steps=2, n_step=2, batch_size=4, train_every=8,
                              train_steps=1, eval_every=16, eval_episodes=2, eval_steps=20,
                              reanalyse_fraction=0.5, target_update_every=2)

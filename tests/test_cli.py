@@ -100,6 +100,16 @@ def test_every_flag_has_help_and_counts_share_one_metavar(capsys):
                 assert action.metavar not in ("INT", "KEEP", "ITERATIONS"), (name, action.dest)
 
 
+def test_the_plan_command_offers_every_planner_by_name():
+    from jwm import cli
+    from jwm.planners import by_name
+
+    assert cli.PLANNERS == by_name.PLANNERS
+    with pytest.raises(ValueError, match="planner must be one of"):
+        by_name.build_planner("nope", None, None, horizon=1, population=1, iterations=1,
+                              elite_frac=0.1, temperature=1.0)
+
+
 def test_plain_argument_errors_name_the_flag_before_jax_is_imported():
     code = ("import sys\nfrom jwm.cli import main\n"
             "try:\n    main(['pets', '--steps', '-5'])\nexcept SystemExit as e:\n"
@@ -161,7 +171,7 @@ def test_svg_command_trains_through_the_driver(tmp_path, capsys):
     record = json.loads(out.read_text())
     assert record["agent"] == "svg" and record["env_steps"] == [5, 10]
     assert record["config"]["learner"]["horizon"] == 2
-    assert "actor_loss" in record["metrics"] and len(record["eval_returns"][0]) == 2
+    assert "learner/actor_loss" in record["metrics"] and len(record["eval_returns"][0]) == 2
 
 
 @pytest.fixture(scope="module")

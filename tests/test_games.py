@@ -89,9 +89,11 @@ def test_alphazero_self_play_moves_only_on_free_cells():
     model = jwm.models.alphazero_model(TTT, features=8, hidden_sizes=(8,), support=2,
                                        representation="mlp")
     assert model.config["representation"] == "mlp"
-    agent = jwm.agents.muzero(TTT, model, unroll_steps=0, n_step=9, discount=1.0,
+    search = jwm.agents.muzero_search(model, TTT.action_space, num_simulations=4,
+                                      discount=1.0)
+    agent = jwm.agents.muzero(TTT, model, search=search, unroll_steps=0, n_step=9,
                               total_steps=112, eval_every=32, num_envs=4, train_every=16,
-                              train_steps=1, batch_size=8, num_simulations=4, eval_episodes=4,
+                              train_steps=1, batch_size=8, eval_episodes=4,
                               random_opening=2)
     assert agent.name == "alphazero" and agent.config["two_player"]
     state, metrics = jax.jit(agent.run, compiler_options=FAST_COMPILE)(jax.random.key(0))

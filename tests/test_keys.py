@@ -217,12 +217,8 @@ def learner_run(name):
         params = model.init(jax.random.key(0))
         starts = jax.vmap(model.encode, (None, 0))(params, jnp.stack([X, -X]))
         state = learner.init(key)
-        if name == "actor_critic":
-            update = learner.update(state, model, params, starts, key)
-            act = learner.act(state.actor, model.features(starts), key)
-        else:
-            update = learner.update(state, params, starts, key)
-            act = learner.act(state, jnp.stack([X, -X]), key)
+        update = learner.update(state, model, params, starts, key)
+        act = learner.act(state.actor, jax.vmap(learner.inputs)(starts), key)
         return state, update, act
 
     return run
@@ -284,8 +280,7 @@ def _int_key_calls():
     for name in ("actor_critic", "value_gradient"):
         calls[f"{name}.init"] = lambda b, n=name: b[n].init(0)
         calls[f"{name}.act"] = lambda b, n=name: b[n].act(None, X, 0)
-    calls["actor_critic.update"] = lambda b: b["actor_critic"].update(None, None, None, None, 0)
-    calls["value_gradient.update"] = lambda b: b["value_gradient"].update(None, None, None, 0)
+        calls[f"{name}.update"] = lambda b, n=name: b[n].update(None, None, None, None, 0)
     calls["run_episode"] = lambda b: jwm.agents.run_episode(
         b["toy_env"], jwm.agents.planner_policy(b["toy_model"], b["cem"]), (), 0)
     calls["evaluate"] = lambda b: jwm.agents.evaluate(

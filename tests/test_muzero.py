@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import jwm
-from jwm.agents.muzero import muzero, replay_targets
+from jwm.agents.muzero import muzero
+from jwm.agents.muzero_update import replay_targets
 from jwm.agents.self_play import SearchRow, self_play
 from jwm.models.muzero import muzero_model
 from jwm.models.muzero_loss import n_step_values, unroll_loss, unroll_targets
@@ -235,19 +236,54 @@ def test_a_nan_network_never_makes_self_play_pick_an_illegal_or_non_finite_actio
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(search="alphabeta"), "search"),
     (dict(reanalyse_fraction=1.5), "reanalyse_fraction"),
-    (dict(discount=1.2), "discount"),
     (dict(priority_exponent=0.0), "priority_exponent"),
     (dict(unroll_steps=0), "unroll_steps"),
     (dict(train_every=12, num_envs=8), "train_every"),
-    (dict(learning_rate=-1.0), "learning_rate"),
-    (dict(final_learning_rate=1.0), "final_learning_rate"),
-    (dict(temperature=-0.5, search="puct"), "temperature"),
+    (dict(total_steps=50_000), r"prefill \(120 env steps\).*e\.g\. 45120 or 50120"),
 ])
 def test_bad_hyperparameters_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         muzero(CARTPOLE, SMALL, **kwargs)
+
+
+@pytest.mark.parametrize("build, kwargs, match", [
+    ("search", dict(rule="alphabeta"), "rule"),
+    ("search", dict(discount=1.2), "discount"),
+    ("search", dict(temperature=-0.5, rule="puct"), "temperature"),
+    ("search", dict(temperature=0.5, rule="gumbel"), "temperature is for"),
+    ("optimizer", dict(learning_rate=-1.0), "learning_rate"),
+    ("optimizer", dict(final_learning_rate=1.0), "final_learning_rate"),
+    ("optimizer", dict(final_learning_rate=1e-4, num_updates=None), "num_updates"),
+])
+def test_the_parts_name_their_bad_settings(build, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        if build == "search":
+            jwm.agents.muzero_search(SMALL, CARTPOLE.action_space, **kwargs)
+        else:
+            jwm.agents.muzero_optimizer(**{"num_updates": 10, **kwargs})
+
+
+def test_the_agent_takes_its_searches_and_optimizer_built():
+    """The searches and the optimizer are parts: the agent built from them equals the
+    agent built from the same settings by default, and records them."""
+    import functools
+
+    small = dict(total_steps=48, num_envs=2, unroll_steps=2, n_step=2, batch_size=4,
+                 train_every=8, train_steps=1, eval_every=16, eval_episodes=2, eval_steps=20)
+    default = muzero(CARTPOLE, SMALL, **small)
+    search = jwm.agents.muzero_search(SMALL, CARTPOLE.action_space)
+    built = muzero(CARTPOLE, SMALL, search=search,
+                   optimizer=functools.partial(jwm.agents.muzero_optimizer,
+                                               learning_rate=3e-3), **small)
+    keys = jax.random.split(jax.random.key(0), 1)[0]
+    a = jax.jit(default.run)(keys)[1].eval_return
+    b = jax.jit(built.run)(keys)[1].eval_return
+    np.testing.assert_array_equal(a, b)
+    assert built.config["search"]["rule"] == "gumbel"
+    assert built.config["optimizer"] == {"function": "muzero_optimizer", "learning_rate": 3e-3}
+    with pytest.raises(TypeError, match="MuZeroSearch"):
+        muzero(CARTPOLE, SMALL, search=object(), **small)
 
 
 def test_mismatched_parts_are_refused():
@@ -280,9 +316,11 @@ def test_a_tiny_run_learns_to_balance():
     seeds 0-2)."""
     model = muzero_model(CARTPOLE.observation_space, CARTPOLE.action_space, latent_size=16,
                          hidden_sizes=(32,), support=10)
-    agent = muzero(CARTPOLE, model, total_steps=4120, eval_every=2000, num_envs=8,
-                   num_simulations=8, batch_size=64, train_every=40, train_steps=10,
-                   eval_episodes=4, eval_steps=200, discount=0.99)
+    search = jwm.agents.muzero_search(model, CARTPOLE.action_space, num_simulations=8,
+                                      discount=0.99)
+    agent = muzero(CARTPOLE, model, search=search, total_steps=4120, eval_every=2000,
+                   num_envs=8, batch_size=64, train_every=40, train_steps=10,
+                   eval_episodes=4, eval_steps=200)
     state = jax.jit(agent.init, compiler_options=FAST_COMPILE)(jax.random.key(0))
     evaluate = jax.jit(lambda p, k: jwm.agents.evaluate(CARTPOLE, agent.policy, p, k,
                                                         episodes=4, num_steps=200),

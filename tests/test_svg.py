@@ -143,7 +143,7 @@ def true_model_run():
     true = jwm.models.true_model(DIFF_PENDULUM)
     learner = value_gradient(true, DIFF_PENDULUM.observation_space, DIFF_PENDULUM.action_space,
                   horizon=10, observe=DIFF_PENDULUM.observe)
-    agent = svg_agent(DIFF_PENDULUM, true, learner, episodes=5, updates_per_episode=200,
+    agent = svg_agent(DIFF_PENDULUM, true, learner, total_steps=1_000, updates_per_episode=200,
                       batch_size=128, eval_episodes=4)
     return agent, jax.jit(jax.vmap(agent.run), compiler_options=OPTIMISED)(
         jax.random.split(jax.random.key(0), 2))
@@ -152,12 +152,12 @@ def true_model_run():
 def test_svg_with_the_true_model_improves_the_return(true_model_run):
     agent, (_, m) = true_model_run
     assert not agent.config["learned"] and m.eval_return.shape == (2, 5)
-    assert np.isnan(m.model_loss).all()
+    assert np.isnan(m.model.loss).all() and m.model.val_error.shape == (2, 5, 1)
     initial = float(m.train_return[:, 0].mean())          # uniformly random actions
     final = float(m.eval_return[:, -1].mean())
     # Random actions score about -1200; a swing-up that balances scores above -200.
     assert final > initial + 500, np.asarray(m.eval_return)
-    assert np.isfinite(m.actor_loss).all() and np.isfinite(m.critic_loss).all()
+    assert np.isfinite(m.learner.actor_loss).all() and np.isfinite(m.learner.critic_loss).all()
 
 
 def test_learned_model_run_compiles_once_with_metrics_of_the_right_shapes():
@@ -165,7 +165,7 @@ def test_learned_model_run_compiles_once_with_metrics_of_the_right_shapes():
                            hidden_sizes=(8,), particles=2)
     learner = value_gradient(member_model(model), PENDULUM.observation_space, PENDULUM.action_space,
                   horizon=3, actor_hidden_sizes=(8,), critic_hidden_sizes=(8,))
-    agent = svg_agent(PENDULUM, model, learner, episodes=3, steps_per_episode=20,
+    agent = svg_agent(PENDULUM, model, learner, total_steps=60, steps_per_episode=20,
                       updates_per_episode=2, batch_size=8, eval_episodes=2,
                       fit_options=dict(epochs=2))
     assert agent.config["learned"] and agent.config["capacity"] == 60
@@ -173,12 +173,15 @@ def test_learned_model_run_compiles_once_with_metrics_of_the_right_shapes():
     state, m = run(jax.random.key(0))
     run(jax.random.key(1))
     assert run._cache_size() == 1
-    for field in m._fields:
-        assert getattr(m, field).shape == (3,), field
+    flat = jwm.training.pytrees.flat_metrics(m)
+    assert "learner/last_latents" not in flat
+    for field, value in flat.items():
+        assert value.shape == ((3, 2) if field == "model/val_error" else (3,)), field
     np.testing.assert_array_equal(m.env_steps, [20, 40, 60])
     np.testing.assert_array_equal(m.random, [True, False, False])
-    for field in ("eval_return", "actor_loss", "critic_loss", "model_loss", "model_val_error"):
-        assert np.isfinite(getattr(m, field)).all(), field
+    for field in ("eval_return", "learner/actor_loss", "learner/critic_loss", "model/loss",
+                  "model/val_error"):
+        assert np.isfinite(flat[field]).all(), field
     assert int(state.learner.steps) == 6 and int(state.updates) == 6
 
 
@@ -206,8 +209,8 @@ def test_bad_inputs_are_rejected():
     ens = ensemble_model(PENDULUM.observation_space, PENDULUM.action_space, ensemble_size=1,
                          particles=1, hidden_sizes=(8,))
     learner = value_gradient(member_model(ens), PENDULUM.observation_space, PENDULUM.action_space)
-    with pytest.raises(ValueError, match="random_episodes"):
-        svg_agent(PENDULUM, ens, learner, random_episodes=0)
+    with pytest.raises(ValueError, match="prefill must be an int >= 1"):
+        svg_agent(PENDULUM, ens, learner, prefill=0)
     with pytest.raises(ValueError, match="updates_per_episode"):
         svg_agent(PENDULUM, ens, learner, updates_per_episode=0)
     with pytest.raises(ValueError, match="fit_options"):

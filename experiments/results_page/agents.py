@@ -199,7 +199,7 @@ def render_dreamer(ctx: Ctx) -> str:
             notes.append(f"{r['env']} trained at {num(rate, 0)} env steps/s over its "
                          f"{r['seeds']} seeds, evaluations and compilation included")
     if cp:
-        imag = seed_means(cp.get("metrics", {}), "imagined_return")
+        imag = seed_means(cp.get("metrics", {}), "learner/imagined_return")
         if imag:
             notes.append("on CartPole the critic's imagined return (seed mean) goes from "
                          f"{num(imag[0], 0)} to {num(imag[-1], 0)} over the run")

@@ -19,8 +19,10 @@ import re
 import sys
 import time
 
-__all__ = ["main", "build_planner"]
+__all__ = ["main"]
 
+# `jwm plan --planner`: the names of jwm.planners.by_name.PLANNERS, here so that the
+# command's help imports no jax.
 PLANNERS = ("cem", "icem", "gradient", "mppi", "random", "mcts")
 INTERRUPTED = 130  # the shell's code for a run stopped by SIGINT
 # The environments each command takes (jwm.envs.make names them "<suite>:<name>").
@@ -68,42 +70,6 @@ PLAN_KNOBS = [
     ("--simulations", POSITIVE, 64, "MCTS simulations per step"),
     ("--rollouts", POSITIVE, 8, "MCTS: random rollouts per leaf, the best one counts"),
 ]
-
-
-def build_planner(name: str, model, action_space, *, horizon: int, population: int,
-                  iterations: int, elite_frac: float, temperature: float,
-                  simulations: int = 64, rule: str = "uct", rollouts: int = 8,
-                  learning_rate: float = 0.1, restarts: int = 8):
-    """The planner called ``name`` with the command's hyperparameters (MCTS evaluates
-    leaves by the best of ``rollouts`` random rollouts of ``horizon`` steps; iCEM draws
-    ``population`` sequences in its first iteration, fewer later; the gradient planner
-    takes ``iterations`` Adam steps of ``learning_rate`` on ``restarts`` sequences)."""
-    from jwm import planners
-
-    if name == "cem":
-        return planners.cem(model, action_space, horizon=horizon, population=population,
-                            elite_frac=elite_frac, iterations=iterations)
-    if name == "icem":
-        from jwm.planners.icem import icem
-
-        return icem(model, action_space, horizon=horizon, population=population,
-                    elite_frac=elite_frac, iterations=iterations)
-    if name == "gradient":
-        from jwm.planners.gradient import gradient
-
-        return gradient(model, action_space, horizon=horizon, iterations=iterations,
-                        learning_rate=learning_rate, restarts=restarts)
-    if name == "mppi":
-        return planners.mppi(model, action_space, horizon=horizon, population=population,
-                             iterations=iterations, temperature=temperature)
-    if name == "random":
-        return planners.random_shooting(model, action_space, horizon=horizon,
-                                        population=population)
-    if name == "mcts":
-        return planners.mcts(model, action_space, num_simulations=simulations, rule=rule,
-                             rollout_depth=horizon, num_rollouts=rollouts,
-                             rollout_aggregate="max")
-    raise ValueError(f"planner must be one of {PLANNERS}, got {name!r}")
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -345,6 +311,7 @@ def _plan(args) -> int:
 
     from jwm import agents, envs, models
     from jwm.device import device_name
+    from jwm.planners.by_name import build_planner
 
     env_kwargs = {"backend": args.backend} if args.backend else {}
     env = envs.make(args.env, **env_kwargs)

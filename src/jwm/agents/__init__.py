@@ -4,9 +4,10 @@ evaluate with, on a `Policy` (`jwm.policy`, offered here too)."""
 
 from jwm import _export_lazily
 
-__all__ = ["Agent", "AgentState", "Demonstrations", "DreamerMetrics", "Episode", "MuZeroMetrics", "PETSMetrics",
+__all__ = ["Agent", "AgentState", "Demonstrations", "DreamerMetrics", "Episode", "MuZeroMetrics", "MuZeroSearch",
+           "PETSMetrics",
            "Policy", "SVGMetrics", "TransitionBuffer",
-           "demonstrations", "dreamer", "episode_transitions", "evaluate", "mpc_episode", "muzero", "pets",
+           "demonstrations", "dreamer", "dreamer_optimizer", "episode_transitions", "evaluate", "mpc_episode", "muzero", "muzero_optimizer", "muzero_search", "pets",
            "planner_policy", "random_planner", "run_episode", "stateless_policy", "svg",
            "transition_buffer"]
 
@@ -14,7 +15,8 @@ _export_lazily(__name__, {
     "buffer": ["TransitionBuffer", "episode_transitions", "transition_buffer"],
     "contract": ["Agent", "AgentState"],
     "demonstrations": ["Demonstrations"],
-    "dreamer": ["DreamerMetrics", "dreamer"],
+    "dreamer": ["DreamerMetrics", "dreamer", "dreamer_optimizer"],
+    "muzero_parts": ["MuZeroSearch", "muzero_optimizer", "muzero_search"],
     "episode": ["Episode", "evaluate", "run_episode"],
     "mpc": ["mpc_episode"],
     "muzero": ["MuZeroMetrics", "muzero"],

@@ -55,14 +55,16 @@ def _multiples(value: int, unit: int) -> str:
     return f"{below}" if below == above else f"{below} or {above}"
 
 
-def episode_schedule(name, total_steps, prefill, steps_per_episode) -> tuple[int, int]:
+def episode_schedule(name, total_steps, prefill, steps_per_episode, *,
+                     least_prefill: int = 1) -> tuple[int, int]:
     """``(episodes, random episodes)`` of the episode-based agents (PETS, SVG) from
-    their run length and warm-up in env steps (``prefill`` None: one episode), each a
-    whole number of episodes; an error names the setting and suggests values that fit."""
+    their run length and warm-up in env steps (``prefill`` None: one episode; at least
+    ``least_prefill``), each a whole number of episodes; an error names the setting and
+    suggests values that fit."""
     check_int(name, "total_steps", total_steps)
     if prefill is None:
         prefill = steps_per_episode
-    check_int(name, "prefill", prefill)
+    check_int(name, "prefill", prefill, minimum=least_prefill)
     for param, value in (("total_steps", total_steps), ("prefill", prefill)):
         if value % steps_per_episode:
             raise ValueError(f"{name}: {param} ({value}) must be a whole number of episodes "

@@ -55,7 +55,8 @@ class Collector(NamedTuple):
       fill: ``fill(state, key, random) -> (state, finished [num_envs, chunk])``:
         ``chunk`` loop steps in each env, acting with the actor of ``state.learner``
         (uniformly random actions when ``random``, a Python bool); the rows go into
-        ``state.buffer`` and the env steps into ``state.env_steps``. ``finished``:
+        ``state.buffer`` and the ``num_envs * chunk`` loop steps, resets included,
+        into ``state.env_steps``. ``finished``:
         the return of each episode that ended at a loop step, NaN elsewhere.
     """
 
@@ -124,7 +125,7 @@ def collector(env, model, behavior, buffer, *, num_envs: int, chunk: int) -> Col
                                    new_row.prev_action, new_row.obs, k_obs)
         ep_return = jnp.where(restart, 0.0, ep_return + t.reward)
         finished = jnp.where(new_row.is_last, ep_return, jnp.nan)
-        return (new_env_state, new_row, new_latent, ep_return), (row, ~restart, finished)
+        return (new_env_state, new_row, new_latent, ep_return), (row, finished)
 
     def collect(env_carry, key, model_params, actor_params, random):
         """``chunk`` loop steps in each of the ``num_envs`` envs."""
@@ -134,8 +135,8 @@ def collector(env, model, behavior, buffer, *, num_envs: int, chunk: int) -> Col
                 carry, keys)
 
         keys = jax.random.split(key, (num_envs, chunk))
-        env_carry, (rows, stepped, finished) = jax.vmap(per_env)(env_carry, keys)
-        return env_carry, rows, stepped.sum(), finished
+        env_carry, (rows, finished) = jax.vmap(per_env)(env_carry, keys)
+        return env_carry, rows, finished
 
     def init(model_params, reset_key, filter_key):
         env_states, obs = jax.vmap(env.reset)(jax.random.split(reset_key, num_envs))
@@ -146,10 +147,11 @@ def collector(env, model, behavior, buffer, *, num_envs: int, chunk: int) -> Col
         return carry, buffer.init(jax.tree.map(lambda x: x[0], rows))
 
     def fill(state: AgentState, key, random: bool):
-        env_carry, rows, stepped, finished = collect(state.env, key, state.model_params,
-                                                     state.learner.actor, random)
+        env_carry, rows, finished = collect(state.env, key, state.model_params,
+                                            state.learner.actor, random)
+        # Every loop step counts, a reset included: it takes a step and a replay row.
         state = state._replace(env=env_carry, buffer=buffer.add(state.buffer, rows),
-                               env_steps=state.env_steps + stepped)
+                               env_steps=state.env_steps + num_envs * chunk)
         return state, finished
 
     return Collector(init=init, fill=fill)

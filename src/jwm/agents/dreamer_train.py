@@ -13,9 +13,10 @@ import jax.numpy as jnp
 import optax
 
 from jwm.agents.contract import AgentState
+from jwm.checks import check_real
 from jwm.models.rssm_train import Sequences, world_model_loss
 
-__all__ = ["Trainer", "trainer"]
+__all__ = ["Trainer", "dreamer_optimizer", "trainer"]
 
 
 class Trainer(NamedTuple):
@@ -34,12 +35,19 @@ class Trainer(NamedTuple):
     update: Callable
 
 
-def trainer(model, behavior, buffer, *, model_lr, model_grad_clip) -> Trainer:
+def dreamer_optimizer(learning_rate=1e-4, grad_clip=1000.0) -> optax.GradientTransformation:
+    """Dreamer's world-model optimizer: Adam (eps 1e-8) after a global-norm clip.
+    ``learning_rate`` may be traced (a sweep batches it); both are checked when
+    concrete."""
+    check_real("dreamer_optimizer", "learning_rate", learning_rate, low=0.0, low_open=True)
+    check_real("dreamer_optimizer", "grad_clip", grad_clip, low=0.0, low_open=True)
+    return optax.chain(optax.clip_by_global_norm(grad_clip), optax.adam(learning_rate, eps=1e-8))
+
+
+def trainer(model, behavior, buffer, model_tx: optax.GradientTransformation) -> Trainer:
     """The `Trainer` of ``model`` (an `RSSMModel`) and ``behavior`` (a
     `jwm.imagination.Learner` over its latents), sampling from ``buffer``
-    (`jwm.agents.dreamer_collect.replay`)."""
-    model_tx = optax.chain(optax.clip_by_global_norm(model_grad_clip),
-                           optax.adam(model_lr, eps=1e-8))
+    (`jwm.agents.dreamer_collect.replay`), the model trained by ``model_tx``."""
 
     def update(state: AgentState, key):
         model_params, model_opt, learner_state = (state.model_params, state.model_opt,

@@ -21,30 +21,27 @@ updates.
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import flashbax
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
 from jwm.agents.checks import check_schedule, check_spaces, part_config, prefill_steps
 from jwm.agents.contract import Agent, AgentState, ModelOptState, SearchMetrics, strong_types
 from jwm.agents.episode import evaluate
+from jwm.agents.muzero_parts import MuZeroSearch, muzero_optimizer, muzero_search
+from jwm.agents.muzero_update import make_update
 from jwm.agents.self_play import self_play
-from jwm.checks import check_choice, check_int, check_real, is_traced
+from jwm.checks import check_fields, check_int, check_real
 from jwm.eval.match import play_both_sides, random_player
 from jwm.keys import as_typed_key
-from jwm.models.muzero_loss import (MuZeroLossMetrics, UnrollTargets, unroll_loss,
-                                    unroll_targets)
-from jwm.planners.mcts import mcts
+from jwm.models.muzero_loss import MuZeroLossMetrics
 from jwm.policy import planner_policy
 from jwm.records import record_repr
 
-__all__ = ["MuZeroMetrics", "muzero", "replay_targets", "SEARCH_RULES"]
-
-SEARCH_RULES = ("gumbel", "puct")
+__all__ = ["MuZeroMetrics", "muzero"]
 
 
 class MuZeroMetrics(NamedTuple):
@@ -81,36 +78,31 @@ def _default_temperature(prefill, run_steps):
         1.0, {prefill + run_steps // 2: 0.5, prefill + (3 * run_steps) // 4: 0.5})
 
 
-def muzero(env, model, *, total_steps: int = 50_120, num_envs: int = 8,
-           num_simulations: int = 16, search: str = "gumbel", discount: float = 0.997,
-           unroll_steps: int = 5, n_step: int = 5, batch_size: int = 256,
-           train_every: int = 40, train_steps: int = 10, learning_rate: float = 3e-3,
-           final_learning_rate: float | None = None,
-           weight_decay: float = 1e-4, grad_clip: float = 5.0, value_coef: float = 0.25,
-           target_update_every: int = 100, reanalyse_fraction: float = 0.0,
-           priority_exponent: float = 1.0, importance_exponent: float = 1.0,
-           capacity: int | None = None, prefill: int | None = None,
-           eval_every: int = 5_000, eval_episodes: int = 8, eval_steps: int | None = None,
-           max_num_considered_actions: int = 16, gumbel_scale: float = 1.0,
-           dirichlet_alpha: float = 0.25, dirichlet_fraction: float = 0.25,
-           temperature: float | Callable | None = None, random_opening: int = 0,
-           opponent=None) -> Agent:
+def muzero(env, model, *, search: MuZeroSearch | None = None, optimizer=None,
+           total_steps: int = 50_120, num_envs: int = 8, unroll_steps: int = 5,
+           n_step: int = 5, batch_size: int = 256, train_every: int = 40,
+           train_steps: int = 10, value_coef: float = 0.25, target_update_every: int = 100,
+           reanalyse_fraction: float = 0.0, priority_exponent: float = 1.0,
+           importance_exponent: float = 1.0, capacity: int | None = None,
+           prefill: int | None = None, eval_every: int = 5_000, eval_episodes: int = 8,
+           eval_steps: int | None = None, random_opening: int = 0, opponent=None) -> Agent:
     """Builds the MuZero `Agent`.
 
     Args:
       env: an `Env` with Discrete actions.
       model: a `MuZeroModel` for ``env``'s spaces (`jwm.models.muzero_model`).
+      search: the `MuZeroSearch` (self-play and greedy searches, how self-play acts,
+        the discount), default `muzero_search(model, env.action_space)`: Gumbel
+        MuZero, 16 simulations, discount 0.997.
+      optimizer: the network's optax optimizer, or a function of the run's number of
+        updates returning one (for a schedule over the run, e.g.
+        ``functools.partial(muzero_optimizer, final_learning_rate=3e-4)``); default
+        `muzero_optimizer`: AdamW 3e-3, weight decay 1e-4, global-norm clip 5.
       total_steps: env steps of a full run, summed over envs, the prefill (as
         collected, in whole phases of ``train_every``) included: the prefill plus
         ``agent.iterations`` periods of ``eval_every`` (the default: a prefill of 120
         env steps, then 10 periods of 5,000).
       num_envs: environments in self-play, stepped in parallel.
-      num_simulations: simulations per search (self-play, reanalyse, evaluation).
-      search: ``"gumbel"`` (Gumbel MuZero: Gumbel-top-k root with sequential halving,
-        policy targets ``softmax(logits + completed Q)``, acts by the Gumbel argmax)
-        or ``"puct"`` (visit-count targets, Dirichlet root noise, actions sampled at
-        ``temperature``).
-      discount: per-step discount of returns, in the search and the targets.
       unroll_steps: K, the dynamics steps unrolled per sequence.
       n_step: steps of the bootstrapped value targets.
       batch_size: sequences per update.
@@ -118,11 +110,6 @@ def muzero(env, model, *, total_steps: int = 50_120, num_envs: int = 8,
         ``num_envs``. The replay ratio is ``train_steps * batch_size / train_every``
         sequences per env step.
       train_steps: updates per phase.
-      learning_rate, weight_decay, grad_clip: AdamW and its global-norm clip.
-      final_learning_rate: None keeps ``learning_rate`` constant; a float in
-        ``[0, learning_rate]`` decays it to that value along a cosine over the run's
-        updates (``train_steps`` per ``train_every`` env steps after the prefill) and
-        holds it after.
       value_coef: weight of the value loss.
       target_update_every: updates between copies of the network to the target
         network that bootstraps the value targets.
@@ -141,11 +128,6 @@ def muzero(env, model, *, total_steps: int = 50_120, num_envs: int = 8,
         ``train_every``.
       eval_episodes: evaluation episodes, run in parallel; ``eval_steps`` their
         length (default the env's time limit).
-      max_num_considered_actions, gumbel_scale: Gumbel MuZero's root (see `mcts`).
-      dirichlet_alpha, dirichlet_fraction: PUCT's root noise.
-      temperature: PUCT's action temperature: a float, a schedule ``f(env_steps)``
-        (an optax schedule; env steps count the prefill), or None for MuZero's
-        1 / 0.5 / 0.25 after 0 / 50 / 75% of the env steps after the prefill.
       random_opening: plies at the start of every self-play episode played uniformly
         at random among the legal moves (searched all the same, for their targets);
         board games use it so that self-play meets every opening.
@@ -161,50 +143,54 @@ def muzero(env, model, *, total_steps: int = 50_120, num_envs: int = 8,
 
     Returns:
       an `Agent` (``name="muzero"``, or ``"alphazero"`` with the true rules as model)
-      whose ``step`` returns `MuZeroMetrics`; its policy
-      is the search without noise (Gumbel's argmax, or PUCT's most visited action),
-      params ``model_params``.
+      whose ``step`` returns `MuZeroMetrics`; its policy is the greedy search, params
+      ``model_params``.
     """
     name = "muzero" if getattr(model, "recurrent", None) is not None else "alphazero"
     _check_parts(name, env, model)
-    c = _settings(name, env, model, dict(
-        total_steps=total_steps, num_envs=num_envs, num_simulations=num_simulations,
-        search=search, discount=discount, unroll_steps=unroll_steps, n_step=n_step,
-        batch_size=batch_size, train_every=train_every, train_steps=train_steps,
-        learning_rate=learning_rate, final_learning_rate=final_learning_rate,
-        weight_decay=weight_decay, grad_clip=grad_clip, value_coef=value_coef,
+    if search is None:
+        search = muzero_search(model, env.action_space)
+    check_fields(name, "search", search, ("self_play", "greedy", "temperature", "discount"),
+                 what="a MuZeroSearch (jwm.agents.muzero_search)")
+    c = _settings(name, env, model, search, dict(
+        total_steps=total_steps, num_envs=num_envs, unroll_steps=unroll_steps,
+        n_step=n_step, batch_size=batch_size, train_every=train_every,
+        train_steps=train_steps, value_coef=value_coef,
         target_update_every=target_update_every, reanalyse_fraction=reanalyse_fraction,
         priority_exponent=priority_exponent, importance_exponent=importance_exponent,
         capacity=capacity, prefill=prefill, eval_every=eval_every,
-        eval_episodes=eval_episodes, eval_steps=eval_steps,
-        max_num_considered_actions=max_num_considered_actions, gumbel_scale=gumbel_scale,
-        dirichlet_alpha=dirichlet_alpha, dirichlet_fraction=dirichlet_fraction,
-        temperature=temperature, random_opening=random_opening))
+        eval_episodes=eval_episodes, eval_steps=eval_steps, random_opening=random_opening))
+    if optimizer is None:
+        optimizer = muzero_optimizer
+    tx = optimizer if isinstance(optimizer, optax.GradientTransformation) else optimizer(
+        c.num_updates)
     sequence = c.unroll_steps + c.n_step + 1
     replay = flashbax.make_prioritised_trajectory_buffer(
         add_batch_size=c.num_envs, sample_batch_size=c.batch_size,
         sample_sequence_length=sequence, period=1, min_length_time_axis=sequence,
         max_length_time_axis=c.capacity // c.num_envs, priority_exponent=c.priority_exponent)
-    search_options = dict(num_simulations=c.num_simulations, rule=c.search,
-                          prior_fn=model.prior_fn, value_fn=model.value_fn,
-                          discount=c.discount,
-                          max_num_considered_actions=c.max_num_considered_actions,
-                          dirichlet_alpha=c.dirichlet_alpha)
-    explorer = mcts(model, env.action_space, gumbel_scale=c.gumbel_scale,
-                    dirichlet_fraction=c.dirichlet_fraction, **search_options)
-    # Evaluation and reanalyse search without noise: Gumbel's top-k by prior only,
-    # PUCT without Dirichlet noise, acting by the most visited action.
-    greedy = mcts(model, env.action_space, gumbel_scale=0.0, dirichlet_fraction=0.0,
-                  temperature=0.0, **search_options)
-    policy = planner_policy(model, greedy)
-    players = self_play(env, model, explorer, num_envs=c.num_envs,
-                        steps=c.train_every // c.num_envs, sample_action=c.search == "puct",
+    policy = planner_policy(model, search.greedy)
+    players = self_play(env, model, search.self_play, num_envs=c.num_envs,
+                        steps=c.train_every // c.num_envs, sample_action=c.samples,
                         random_opening=c.random_opening)
-    tx = _optimizer(c)
-    update = _update(model, greedy, replay, tx, discount=c.target_discount, n_step=c.n_step,
-                     unroll_steps=c.unroll_steps, reanalysed=c.reanalysed,
-                     value_coef=c.value_coef, importance_exponent=c.importance_exponent,
-                     target_update_every=c.target_update_every)
+    update = make_update(model, search.greedy, replay, tx, discount=c.target_discount,
+                         n_step=c.n_step, unroll_steps=c.unroll_steps,
+                         reanalysed=c.reanalysed, value_coef=c.value_coef,
+                         importance_exponent=c.importance_exponent,
+                         target_update_every=c.target_update_every)
+
+    evaluation = _evaluation(env, policy, opponent, c.eval_episodes, c.eval_steps)
+    init, step = _loop(name, model, c, players, replay, update, tx, evaluation)
+    return Agent(name=name, init=init, step=step, iterations=c.iterations,
+                 policy=policy, policy_params=lambda state: state.model_params,
+                 config=dict(env=env.name, **c.config, search=search.config,
+                             optimizer=_optimizer_config(optimizer),
+                             model=part_config(model)))
+
+
+def _loop(name, model, c, players, replay, update, tx, evaluation):
+    """``(init, step)`` of the agent from its parts: self-play ``players``, the
+    ``replay``, one ``update`` by ``tx``, and the ``evaluation(params, key)``."""
 
     def collect(state: AgentState, key):
         temp = c.temperature_schedule(state.env_steps)
@@ -230,14 +216,12 @@ def muzero(env, model, *, total_steps: int = 50_120, num_envs: int = 8,
         zero = jnp.zeros((), jnp.int32)
         state = AgentState(key=key, iteration=zero, env_steps=zero, updates=zero,
                            model_params=params,
-                           model_opt=ModelOptState(optimizer=tx.init(params), target_params=params),
-                           learner=(),
-                           buffer=replay.init(example), env=env_carry)
+                           model_opt=ModelOptState(optimizer=tx.init(params),
+                                                   target_params=params),
+                           learner=(), buffer=replay.init(example), env=env_carry)
         state, _ = jax.lax.scan(lambda s, k: (collect(s, k)[0], None), state,
                                 jax.random.split(k_prefill, c.prefill_chunks))
         return strong_types(state)
-
-    evaluation = _evaluation(env, policy, opponent, c.eval_episodes, c.eval_steps)
 
     def step(state: AgentState):
         key, k_phases, k_eval = jax.random.split(state.key, 3)
@@ -252,24 +236,22 @@ def muzero(env, model, *, total_steps: int = 50_120, num_envs: int = 8,
                                    / jnp.maximum(count, 1), jnp.nan),
             num_nonfinite=nonfinite.sum(), model=jax.tree.map(lambda x: x[-1], losses),
             search=SearchMetrics(root_value=root_value.mean(),
-                                 temperature=jnp.where(c.search == "puct", temp[-1], 0.0)))
+                                 temperature=temp[-1] if c.samples else jnp.float32(0.0)))
         return state._replace(key=key, iteration=state.iteration + 1), metrics
 
-    return Agent(name=name, init=init, step=step, iterations=c.iterations,
-                 policy=policy, policy_params=lambda state: state.model_params,
-                 config=dict(env=env.name, **c.config, model=part_config(model)))
+    return init, step
 
 
-def _settings(name, env, model, options: dict) -> SimpleNamespace:
+def _settings(name, env, model, search, options: dict) -> SimpleNamespace:
     """`muzero`'s ``options`` checked (ValueError naming the parameter) and resolved:
     the options themselves (``eval_steps``, ``prefill``, ``capacity`` filled in; for
     ``capacity``, rows over all envs) plus ``target_discount``, ``reanalysed`` (batch
-    rows), ``prefill_chunks``, ``temperature_schedule`` and ``config`` (what the agent
-    records)."""
+    rows), ``prefill_chunks``, ``iterations``, ``num_updates``, ``samples`` (self-play
+    samples the search policy), ``temperature_schedule`` and ``config`` (what the
+    agent records)."""
     o = dict(options)
-    for param in ("total_steps", "num_envs", "num_simulations", "n_step", "batch_size",
-                  "train_every", "train_steps", "target_update_every", "eval_every",
-                  "eval_episodes", "max_num_considered_actions"):
+    for param in ("total_steps", "num_envs", "n_step", "batch_size", "train_every",
+                  "train_steps", "target_update_every", "eval_every", "eval_episodes"):
         o[param] = check_int(name, param, o[param])
     o["unroll_steps"] = check_int(name, "unroll_steps", o["unroll_steps"], minimum=0)
     learned = model.recurrent is not None
@@ -280,22 +262,12 @@ def _settings(name, env, model, options: dict) -> SimpleNamespace:
         raise ValueError(f"{name}: unroll_steps must be 0 for a model whose dynamics are "
                          f"the true rules (jwm.models.alphazero_model), got "
                          f"{o['unroll_steps']}")
-    o["search"] = check_choice(name, "search", o["search"], SEARCH_RULES)
-    for param, bounds in (("discount", dict(low=0.0, high=1.0)),
-                          ("learning_rate", dict(low=0.0, low_open=True)),
-                          ("weight_decay", dict(low=0.0)),
-                          ("grad_clip", dict(low=0.0, low_open=True)),
-                          ("value_coef", dict(low=0.0)),
+    for param, bounds in (("value_coef", dict(low=0.0)),
                           # The re-searched rows of a batch: a shape.
                           ("reanalyse_fraction", dict(low=0.0, high=1.0, static=True)),
                           ("priority_exponent", dict(low=0.0, high=1.0, low_open=True)),
                           ("importance_exponent", dict(low=0.0))):
         o[param] = check_real(name, param, o[param], **bounds)
-    if o["final_learning_rate"] is not None:
-        o["final_learning_rate"] = check_real(name, "final_learning_rate",
-                                              o["final_learning_rate"], low=0.0,
-                                              high=np.inf if is_traced(o["learning_rate"])
-                                              else o["learning_rate"])
     if o["reanalyse_fraction"] and model.observes_state:
         raise ValueError(f"{name}: reanalyse_fraction must be 0 when the model searches from "
                          "env states (the replay keeps observations, not states)")
@@ -317,120 +289,30 @@ def _settings(name, env, model, options: dict) -> SimpleNamespace:
                                 eval_every=o["eval_every"], total_steps=o["total_steps"],
                                 prefill=prefilled)
     run_steps = o["total_steps"] - prefilled
-    schedule, o["temperature"] = _temperature(name, o["temperature"], prefilled, run_steps)
+    schedule, temperature = _temperature(search.temperature, prefilled, run_steps)
     if o["capacity"] is None:
         o["capacity"] = o["total_steps"]
     o["capacity"] = check_int(name, "capacity", o["capacity"], minimum=minimum)
     config = dict(o, replay_ratio=o["train_steps"] * o["batch_size"] / o["train_every"],
-                  two_player=two_player)
+                  two_player=two_player, temperature=temperature)
+    discount = search.discount
     return SimpleNamespace(
         **o, config=config, prefill_chunks=prefilled // o["train_every"], iterations=iterations,
         num_updates=run_steps // o["train_every"] * o["train_steps"],
-        temperature_schedule=schedule,
+        samples=search.temperature is not None, temperature_schedule=schedule,
         # A value is the player to move's: across a ply of a two-player game it flips sign.
-        target_discount=-o["discount"] if two_player else o["discount"],
+        target_discount=-discount if two_player else discount,
         reanalysed=int(round(o["reanalyse_fraction"] * o["batch_size"])))
 
 
-def _optimizer(c):
-    """AdamW after a global-norm clip; the step size constant or cosine-decayed to
-    ``final_learning_rate`` over the run's updates."""
-    step_size = c.learning_rate
-    if c.final_learning_rate is not None:
-        step_size = optax.cosine_decay_schedule(
-            c.learning_rate, c.num_updates,
-            alpha=c.final_learning_rate / c.learning_rate)
-    return optax.chain(optax.clip_by_global_norm(c.grad_clip),
-                       optax.adamw(step_size, weight_decay=c.weight_decay))
-
-
-def _update(model, planner, replay, tx, *, discount, n_step, unroll_steps, reanalysed,
-            value_coef, importance_exponent, target_update_every):
-    """``update(state, key) -> (state, MuZeroLossMetrics)``: one prioritised batch, its
-    targets (`replay_targets`), one optimizer step, new priorities, and the target
-    network's copy every ``target_update_every`` updates."""
-
-    def update(state: AgentState, key):
-        k_sample, k_reanalyse = jax.random.split(key)
-        params, target_params = state.model_params, state.model_opt.target_params
-        sample = replay.sample(state.buffer, k_sample)
-        rows = sample.experience
-        targets = replay_targets(model, planner, params, target_params, rows, k_reanalyse,
-                                 discount=discount, n_step=n_step, unroll_steps=unroll_steps,
-                                 reanalysed=reanalysed)
-        # Importance weights (p_min / p) ** beta: the batch's least likely sequence
-        # weighs 1, so no weight exceeds 1.
-        probs = jnp.maximum(sample.probabilities, 1e-12)
-        weights = (probs.min() / probs) ** importance_exponent
-        grads, metrics = jax.grad(
-            lambda p: unroll_loss(model, p, rows.obs[:, 0], targets, value_coef=value_coef,
-                                  importance_weights=weights), has_aux=True)(params)
-        updates, opt_state = tx.update(grads, state.model_opt.optimizer, params)
-        params = optax.apply_updates(params, updates)
-        buffer = replay.set_priorities(state.buffer, sample.indices, metrics.priorities + 1e-6)
-        count = state.updates + 1
-        target_params = jax.tree.map(
-            lambda new, old: jnp.where(count % target_update_every == 0, new, old),
-            params, target_params)
-        state = state._replace(model_params=params, buffer=buffer, updates=count,
-                               model_opt=ModelOptState(opt_state, target_params))
-        return state, metrics._replace(priorities=metrics.priorities.mean())
-
-    return update
-
-
-def replay_targets(model, planner, params, target_params, rows, key, *, discount,
-                   n_step: int, unroll_steps: int, reanalysed: int) -> UnrollTargets:
-    """The `UnrollTargets` ``[B]`` of replayed sequences.
-
-    Args:
-      model: the `MuZeroModel`.
-      planner: the search that reanalyses (an `mcts` over ``model``).
-      params, target_params: the current network (reanalyse) and the target network
-        (value bootstraps).
-      rows: `SearchRow` ``[B, L]``, ``L = unroll_steps + n_step + 1``.
-      key: PRNG key of the reanalyse searches.
-      discount, n_step, unroll_steps: as in `muzero`.
-      reanalysed: static; the first ``reanalysed`` sequences get the policies of a fresh
-        search of their first ``unroll_steps + 1`` observations with ``params`` as
-        targets, instead of the stored ones (MuZero Reanalyse).
-    """
-    search_policy = rows.search_policy
-    if reanalysed:
-        obs = jax.tree.map(lambda x: x[:reanalysed, :unroll_steps + 1], rows.obs)
-        flat = jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), obs)
-
-        def search(o, k):
-            return planner.plan((), params, model.encode(params, o), k)[2].action_weights
-
-        fresh = jax.vmap(search)(flat, jax.random.split(key, reanalysed * (unroll_steps + 1)))
-        search_policy = search_policy.at[:reanalysed, :unroll_steps + 1].set(
-            fresh.reshape((reanalysed, unroll_steps + 1) + fresh.shape[1:]))
-    bootstrap = _bootstrap_values(model, target_params, rows, n_step=n_step,
-                                  unroll_steps=unroll_steps)
-    return jax.vmap(lambda a, r, te, tr, p, v: unroll_targets(
-        a, r, te, tr, p, v, discount=discount, n_step=n_step, unroll_steps=unroll_steps))(
-        rows.action, rows.reward, rows.terminated, rows.truncated, search_policy, bootstrap)
-
-
-def _bootstrap_values(model, target_params, rows, *, n_step: int, unroll_steps: int):
-    """``[B, L]`` the target network's values of the rows the n-step targets read, 0
-    elsewhere: rows ``n .. n + K`` (the ends of full n-step windows) and each
-    sequence's first end if it is a truncation (a cut window bootstraps there; windows
-    past a sequence's first end are masked or absorbed, so no other row is read). That
-    is ``K + 2`` of the ``K + n + 1`` rows through the network."""
-    batch, length = rows.reward.shape
-    done = rows.terminated | rows.truncated
-    first_end = jnp.argmax(done, axis=1)                                  # [B]
-    window = jnp.arange(n_step, n_step + unroll_steps + 1)
-    read = jnp.concatenate([jnp.broadcast_to(window, (batch, window.size)),
-                            first_end[:, None]], axis=1)                  # [B, K + 2]
-    obs = jax.tree.map(lambda x: jnp.take_along_axis(
-        x, read.reshape(read.shape + (1,) * (x.ndim - 2)), axis=1), rows.obs)
-    values = jax.lax.stop_gradient(model.scalar(
-        model.predict(target_params, model.represent(target_params, obs))[1]))
-    return jnp.zeros((batch, length), values.dtype).at[
-        jnp.arange(batch)[:, None], read].set(values)
+def _optimizer_config(optimizer):
+    """What the agent records of its optimizer: the settings of a
+    ``functools.partial(muzero_optimizer, ...)``, else None (an optax record keeps
+    none)."""
+    keywords = getattr(optimizer, "keywords", None)
+    if keywords is not None:
+        return {"function": getattr(optimizer.func, "__name__", "optimizer"), **keywords}
+    return part_config(optimizer)
 
 
 def _check_parts(name, env, model):
@@ -462,12 +344,14 @@ def _evaluation(env, policy, opponent, games, plies):
     return evaluation
 
 
-def _temperature(name, temperature, prefill, run_steps):
-    """``(schedule(env_steps) -> T, its config entry)``."""
+def _temperature(temperature, prefill, run_steps):
+    """``(schedule(env_steps) -> T, its config entry)`` of a `MuZeroSearch`'s
+    ``temperature`` (None: self-play takes the search's own action, T unused)."""
     if temperature is None:
+        return (lambda env_steps: jnp.float32(0.0)), None
+    if isinstance(temperature, str):  # "muzero", the one named schedule
         return (_default_temperature(prefill, run_steps),
                 "1/0.5/0.25 at 0/50/75% of the env steps after the prefill")
     if callable(temperature):
         return temperature, getattr(temperature, "__name__", "schedule")
-    value = check_real(name, "temperature", temperature, low=0.0)
-    return (lambda env_steps: jnp.float32(value)), value
+    return (lambda env_steps: jnp.float32(temperature)), temperature

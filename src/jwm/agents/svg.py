@@ -25,10 +25,12 @@ import jax
 import jax.numpy as jnp
 
 from jwm.agents.buffer import episode_transitions, transition_buffer
-from jwm.agents.checks import buffer_capacity, check_spaces, fit_options_checked, part_config
-from jwm.agents.contract import Agent, AgentState
+from jwm.agents.checks import (buffer_capacity, check_spaces, episode_schedule,
+                               fit_options_checked, part_config)
+from jwm.agents.contract import Agent, AgentState, ModelFitMetrics
 from jwm.agents.episode import evaluate, run_episode
-from jwm.checks import check_positive_int
+from jwm.checks import check_int
+from jwm.imagination.learner import LearnerMetrics
 from jwm.keys import as_typed_key
 from jwm.models.fit import fit
 from jwm.policy import stateless_policy
@@ -38,7 +40,7 @@ __all__ = ["SVGMetrics", "svg"]
 
 
 class SVGMetrics(NamedTuple):
-    """What one SVG round measured (scalars).
+    """What one SVG round measured.
 
     Attributes:
       env_steps: int32 environment steps collected up to the end of the round.
@@ -47,30 +49,23 @@ class SVGMetrics(NamedTuple):
         env steps).
       train_return: return of the round's collected (exploring) episode.
       random: bool, the round collected with uniformly random actions.
-      actor_loss, critic_loss, imagined_return, entropy, actor_grad_norm: means over
-        the round's updates.
-      model_loss: training loss of the last epoch of the round's fit (NaN for a fixed
+      model: `ModelFitMetrics` of the round's fit (NaN, ``val_error [1]``, for a fixed
         model).
-      model_val_error: mean hold-out error over members of the weights kept (NaN for
-        a fixed model).
+      learner: `jwm.imagination.LearnerMetrics`, means over the round's updates
+        (without ``last_latents``).
     """
 
     env_steps: jax.Array
     eval_return: jax.Array
     train_return: jax.Array
     random: jax.Array
-    actor_loss: jax.Array
-    critic_loss: jax.Array
-    imagined_return: jax.Array
-    entropy: jax.Array
-    actor_grad_norm: jax.Array
-    model_loss: jax.Array
-    model_val_error: jax.Array
+    model: ModelFitMetrics
+    learner: LearnerMetrics
 
     __repr__ = record_repr
 
 
-def svg(env, model, learner, *, episodes: int = 20, random_episodes: int = 1,
+def svg(env, model, learner, *, total_steps: int = 4_000, prefill: int | None = None,
         steps_per_episode: int | None = None, updates_per_episode: int = 200,
         batch_size: int = 256, eval_episodes: int = 5, capacity: int | None = None,
         fit_options: dict | None = None) -> Agent:
@@ -85,14 +80,16 @@ def svg(env, model, learner, *, episodes: int = 20, random_episodes: int = 1,
         in and whose ``act`` reads observations, as `jwm.imagination.value_gradient`
         builds it: on `jwm.models.member_model` of ``model`` for a learned one (same
         parameters), on ``model`` itself otherwise.
-      episodes: K, rounds of a full run (``agent.iterations``), warm-up included.
-      random_episodes: warm-up rounds that collect with uniformly random actions (at
-        least 1 for a learned model, whose first fit needs data).
+      total_steps: env steps of a full run, the prefill included; a multiple of
+        ``steps_per_episode``, one round (``agent.iterations``) per episode.
+      prefill: env steps of the warm-up rounds that collect with uniformly random
+        actions, whole episodes (default one; 0 allowed only for a fixed model: a
+        learned model's first fit needs data).
       steps_per_episode: T, env steps per collected episode (default the env's limit).
       updates_per_episode: learner updates per round.
       batch_size: B, start states per update.
       eval_episodes: episodes of the deterministic policy per evaluation.
-      capacity: transitions the buffer keeps (default all ``K * T``).
+      capacity: transitions the buffer keeps (default all ``total_steps``).
       fit_options: keyword arguments for `jwm.models.fit` (epochs, batch_size, ...).
 
     Returns:
@@ -104,52 +101,91 @@ def svg(env, model, learner, *, episodes: int = 20, random_episodes: int = 1,
     name = "svg"
     if steps_per_episode is None:
         steps_per_episode = env.max_episode_steps
-    for param, value, low in (("episodes", episodes, 1), ("random_episodes", random_episodes, 0),
-                              ("steps_per_episode", steps_per_episode, 1),
-                              ("updates_per_episode", updates_per_episode, 1),
-                              ("batch_size", batch_size, 1), ("eval_episodes", eval_episodes, 1)):
-        check_positive_int(name, param, value, low)
-    if random_episodes >= episodes:
-        raise ValueError(f"{name}: random_episodes ({random_episodes}) must be < "
-                         f"episodes ({episodes}), or the policy never acts")
-    if hasattr(env.action_space, "n"):
-        raise TypeError(f"{name}: SVG needs a continuous (Box) action space, got "
-                        f"{env.action_space!r}")
-    if not all(callable(getattr(learner, f, None)) for f in ("init", "update", "act")) or (
-            getattr(learner, "model", None) is None):
-        raise TypeError(f"{name}: learner must be a jwm.imagination.Learner that imagines "
-                        f"in a model of its own (jwm.imagination.value_gradient(...)), got "
-                        f"{type(learner).__name__}")
-    learned = getattr(model, "obs_shape", None) is not None and hasattr(model, "features")
-    if learned:
-        check_spaces(name, env, model)
-        if random_episodes < 1:
-            raise ValueError(f"{name}: random_episodes must be >= 1 with a learned model "
-                             f"(its first fit needs data), got {random_episodes}")
-    elif getattr(learner.model, "observes_state", False) is False:
-        raise ValueError(f"{name}: with a fixed model the learner must imagine in a model "
-                         "that starts from env states (observes_state=True, e.g. "
-                         "jwm.models.true_model(env))")
-    if fit_options and not learned:
-        raise ValueError(f"{name}: fit_options given, but the model is not learned")
+    for param, value in (("steps_per_episode", steps_per_episode),
+                         ("updates_per_episode", updates_per_episode),
+                         ("batch_size", batch_size), ("eval_episodes", eval_episodes)):
+        check_int(name, param, value)
+    learned = _check_parts(name, env, model, learner, fit_options)
+    episodes, random_episodes = episode_schedule(name, total_steps, prefill, steps_per_episode,
+                                                 least_prefill=1 if learned else 0)
     fit_options = fit_options_checked(name, fit_options)
     capacity = buffer_capacity(name, capacity, episodes, steps_per_episode)
 
     action_space = env.action_space
     buffer = transition_buffer(capacity, env.observation_space.shape, action_space.shape)
     nan = jnp.full((), jnp.nan, jnp.float32)
+    unfitted = ModelFitMetrics(loss=nan, val_error=jnp.full((1,), jnp.nan, jnp.float32))
 
-    def explore_act(params, obs, key):
-        learner_state, is_random = params
-        k_random, k_policy = jax.random.split(key)
-        # One traced body serves warm-up and policy rounds: the choice is data.
-        return jnp.where(is_random, action_space.sample(k_random),
-                         learner.act(learner_state.actor, obs, k_policy))
-
-    explorer = stateless_policy(explore_act)
-    policy = stateless_policy(lambda learner_state, obs, key: learner.act(
-        learner_state.actor, obs, key, deterministic=True))
+    explorer, policy = _policies(learner, action_space)
     imagine_in = learner.model
+
+    resets, starts_from = _start_sampler(env, imagine_in, learned=learned,
+                                         batch_size=batch_size,
+                                         steps_per_episode=steps_per_episode)
+
+    def init(key) -> AgentState:
+        key, k_model, k_learner, k_pool = jax.random.split(as_typed_key(key, where=f"{name}.init"), 4)
+        model_params = model.init(k_model)
+        zero = jnp.zeros((), jnp.int32)
+        return AgentState(key=key, iteration=zero, env_steps=zero, updates=zero,
+                          model_params=model_params, model_opt=(),
+                          learner=learner.init(k_learner),
+                          buffer=buffer.init() if learned else resets(model_params, k_pool),
+                          env=())
+
+    def step(state: AgentState):
+        key, k_episode, k_fit, k_updates, k_eval = jax.random.split(state.key, 5)
+        model_params, learner_state, stored = state.model_params, state.learner, state.buffer
+        is_random = state.iteration < random_episodes
+        ep = run_episode(env, explorer, (learner_state, is_random), k_episode,
+                         num_steps=steps_per_episode)
+        env_steps = state.env_steps + ep.length
+        fitted, contents = unfitted, None
+        if learned:
+            stored = buffer.add(stored, episode_transitions(ep))
+            contents = buffer.contents(stored)
+            model_params, fit_info = fit(model, model_params, contents, k_fit, **fit_options)
+            fitted = ModelFitMetrics(loss=fit_info.train_loss[-1],
+                                     val_error=fit_info.best_val_error)
+
+        def one_update(carry, k):
+            learner_state, pool = carry
+            k_starts, k_update = jax.random.split(k)
+            starts = starts_from(model_params, contents, pool, k_starts)
+            learner_state, info = learner.update(learner_state, imagine_in, model_params,
+                                                 starts, k_update)
+            pool = pool if learned else info.last_latents
+            return (learner_state, pool), info._replace(last_latents=())
+
+        (learner_state, pool), infos = jax.lax.scan(
+            one_update, (learner_state, () if learned else stored),
+            jax.random.split(k_updates, updates_per_episode))
+        stored = stored if learned else pool
+        eval_return = evaluate(env, policy, learner_state, k_eval, episodes=eval_episodes,
+                               num_steps=steps_per_episode).mean()
+        metrics = SVGMetrics(env_steps=env_steps, eval_return=eval_return,
+                             train_return=ep.total_return, random=is_random, model=fitted,
+                             learner=jax.tree.map(jnp.mean, infos))
+        state = AgentState(key=key, iteration=state.iteration + 1, env_steps=env_steps,
+                           updates=state.updates + updates_per_episode,
+                           model_params=model_params, model_opt=(), learner=learner_state,
+                           buffer=stored, env=())
+        return state, metrics
+
+    config = dict(env=env.name, total_steps=total_steps,
+                  prefill=random_episodes * steps_per_episode,
+                  steps_per_episode=steps_per_episode, updates_per_episode=updates_per_episode,
+                  batch_size=batch_size, eval_episodes=eval_episodes, capacity=capacity,
+                  learned=learned, fit=fit_options, model=part_config(model),
+                  learner=part_config(learner))
+    return Agent(name=name, init=init, step=step, iterations=episodes, policy=policy,
+                 policy_params=lambda state: state.learner, config=config)
+
+
+def _start_sampler(env, imagine_in, *, learned: bool, batch_size: int, steps_per_episode: int):
+    """``(resets(model_params, key), starts_from(model_params, contents, pool, key))``:
+    ``batch_size`` imagined start latents from fresh resets, and those of one update
+    (from the buffer's rows for a learned model, continuing ``pool`` for a fixed one)."""
 
     def resets(model_params, key):
         states = jax.vmap(lambda k: env.reset(k)[0])(jax.random.split(key, batch_size))
@@ -171,63 +207,45 @@ def svg(env, model, learner, *, episodes: int = 20, random_episodes: int = 1,
             lambda a, b: jnp.where(restart.reshape((-1,) + (1,) * (a.ndim - 1)), a, b),
             fresh, pool)
 
-    def init(key) -> AgentState:
-        key, k_model, k_learner, k_pool = jax.random.split(as_typed_key(key, where=f"{name}.init"), 4)
-        model_params = model.init(k_model)
-        zero = jnp.zeros((), jnp.int32)
-        return AgentState(key=key, iteration=zero, env_steps=zero, updates=zero,
-                          model_params=model_params, model_opt=(),
-                          learner=learner.init(k_learner),
-                          buffer=buffer.init() if learned else resets(model_params, k_pool),
-                          env=())
+    return resets, starts_from
 
-    def step(state: AgentState):
-        key, k_episode, k_fit, k_updates, k_eval = jax.random.split(state.key, 5)
-        model_params, learner_state, stored = state.model_params, state.learner, state.buffer
-        is_random = state.iteration < random_episodes
-        ep = run_episode(env, explorer, (learner_state, is_random), k_episode,
-                         num_steps=steps_per_episode)
-        env_steps = state.env_steps + ep.length
-        model_loss, val_error = nan, nan
-        contents = None
-        if learned:
-            stored = buffer.add(stored, episode_transitions(ep))
-            contents = buffer.contents(stored)
-            model_params, fit_info = fit(model, model_params, contents, k_fit, **fit_options)
-            model_loss, val_error = fit_info.train_loss[-1], fit_info.best_val_error.mean()
 
-        def one_update(carry, k):
-            learner_state, pool = carry
-            k_starts, k_update = jax.random.split(k)
-            starts = starts_from(model_params, contents, pool, k_starts)
-            learner_state, info = learner.update(learner_state, imagine_in, model_params,
-                                                 starts, k_update)
-            pool = pool if learned else info.last_latents
-            return (learner_state, pool), info._replace(last_latents=())
+def _check_parts(name, env, model, learner, fit_options) -> bool:
+    """Whether ``model`` is learned (fitted to the buffer) or fixed, after checking the
+    parts fit together; errors name the part."""
+    if hasattr(env.action_space, "n"):
+        raise TypeError(f"{name}: SVG needs a continuous (Box) action space, got "
+                        f"{env.action_space!r}")
+    if not all(callable(getattr(learner, f, None)) for f in ("init", "update", "act")) or (
+            getattr(learner, "model", None) is None):
+        raise TypeError(f"{name}: learner must be a jwm.imagination.Learner that imagines "
+                        f"in a model of its own (jwm.imagination.value_gradient(...)), got "
+                        f"{type(learner).__name__}")
+    learned = getattr(model, "obs_shape", None) is not None and hasattr(model, "features")
+    if learned:
+        check_spaces(name, env, model)
+    elif getattr(learner.model, "observes_state", False) is False:
+        raise ValueError(f"{name}: with a fixed model the learner must imagine in a model "
+                         "that starts from env states (observes_state=True, e.g. "
+                         "jwm.models.true_model(env))")
+    if fit_options and not learned:
+        raise ValueError(f"{name}: fit_options given, but the model is not learned")
+    return learned
 
-        (learner_state, pool), infos = jax.lax.scan(
-            one_update, (learner_state, () if learned else stored),
-            jax.random.split(k_updates, updates_per_episode))
-        stored = stored if learned else pool
-        eval_return = evaluate(env, policy, learner_state, k_eval, episodes=eval_episodes,
-                               num_steps=steps_per_episode).mean()
-        means = jax.tree.map(jnp.mean, infos)
-        metrics = SVGMetrics(env_steps=env_steps, eval_return=eval_return,
-                             train_return=ep.total_return, random=is_random,
-                             actor_loss=means.actor_loss, critic_loss=means.critic_loss,
-                             imagined_return=means.imagined_return, entropy=means.entropy,
-                             actor_grad_norm=means.actor_grad_norm, model_loss=model_loss,
-                             model_val_error=val_error)
-        state = AgentState(key=key, iteration=state.iteration + 1, env_steps=env_steps,
-                           updates=state.updates + updates_per_episode,
-                           model_params=model_params, model_opt=(), learner=learner_state,
-                           buffer=stored, env=())
-        return state, metrics
 
-    config = dict(env=env.name, episodes=episodes, random_episodes=random_episodes,
-                  steps_per_episode=steps_per_episode, updates_per_episode=updates_per_episode,
-                  batch_size=batch_size, eval_episodes=eval_episodes, capacity=capacity,
-                  learned=learned, fit=fit_options, model=part_config(model),
-                  learner=part_config(learner))
-    return Agent(name=name, init=init, step=step, iterations=episodes, policy=policy,
-                 policy_params=lambda state: state.learner, config=config)
+def _policies(learner, action_space):
+    """``(explorer, policy)``: the collecting `Policy` (params ``(learner_state,
+    is_random)``: uniformly random actions in the warm-up) and the deterministic
+    evaluation one (params: the learner's state)."""
+
+    def explore_act(params, obs, key):
+        learner_state, is_random = params
+        k_random, k_policy = jax.random.split(key)
+        # One traced body serves warm-up and policy rounds: the choice is data.
+        return jnp.where(is_random, action_space.sample(k_random),
+                         learner.act(learner_state.actor, obs, k_policy))
+
+    explorer = stateless_policy(explore_act)
+    policy = stateless_policy(lambda learner_state, obs, key: learner.act(
+        learner_state.actor, obs, key, deterministic=True))
+    return explorer, policy

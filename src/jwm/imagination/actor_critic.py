@@ -34,11 +34,10 @@ import optax
 from jwm.imagination.core import (apply_gradients, check_int, check_knobs, clipped_adam,
                                   init_state, reach_weights, return_divisor,
                                   return_spread_ema, tanh_gaussian)
-from jwm.imagination.learner import Learner, LearnerMetrics, LearnerState
+from jwm.imagination.learner import Learner, LearnerMetrics, LearnerState, make_learner
 from jwm.imagination.returns import lambda_returns
 from jwm.imagination.rollout import imagine
 from jwm.models.layers import NormMLP
-from jwm.keys import with_typed_key
 from jwm.models.twohot import twohot_bins, twohot_loss, twohot_mean
 
 __all__ = ["GRADIENTS", "actor_critic"]
@@ -247,9 +246,6 @@ def actor_critic(features: Callable[[Any], jax.Array], feature_dim: int, action_
         return metrics.actor_loss
 
     config["gradient"] = gradient
-    return Learner(init=with_typed_key(init, 0, where=f"{name}.init"),
-                   update=with_typed_key(update, 4, where=f"{name}.update"),
-                   act=with_typed_key(act, 2, where=f"{name}.act"), value=value,
-                   distribution=distribution,
-                   actor_loss=with_typed_key(actor_loss, 5, where=f"{name}.actor_loss"),
-                   inputs=features, model=None, config=config)
+    return make_learner(name, init=init, update=update, act=act, value=value,
+                        distribution=distribution, actor_loss=actor_loss, inputs=features,
+                        model=None, config=config)

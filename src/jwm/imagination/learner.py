@@ -22,9 +22,10 @@ from typing import Any, Callable, NamedTuple
 
 import jax
 
+from jwm.keys import with_typed_key
 from jwm.records import record_repr
 
-__all__ = ["Learner", "LearnerMetrics", "LearnerState"]
+__all__ = ["Learner", "LearnerMetrics", "LearnerState", "make_learner"]
 
 
 class LearnerState(NamedTuple):
@@ -148,3 +149,15 @@ class Learner:
     inputs: Callable[[Any], jax.Array]
     model: Any
     config: dict
+
+
+def make_learner(name: str, *, init, update, act, value, distribution, actor_loss, inputs,
+                 model, config: dict) -> Learner:
+    """A `Learner` of these functions whose keyed ones (``init``, ``update``, ``act``,
+    ``actor_loss``) take typed and legacy keys alike, errors naming ``name``."""
+    return Learner(init=with_typed_key(init, 0, where=f"{name}.init"),
+                   update=with_typed_key(update, 4, where=f"{name}.update"),
+                   act=with_typed_key(act, 2, where=f"{name}.act"), value=value,
+                   distribution=distribution,
+                   actor_loss=with_typed_key(actor_loss, 5, where=f"{name}.actor_loss"),
+                   inputs=inputs, model=model, config=config)

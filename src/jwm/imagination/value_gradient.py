@@ -30,10 +30,9 @@ import optax
 from jwm.imagination.core import (apply_gradients, check_knobs, clipped_adam, init_state,
                                   reach_weights, return_divisor, return_spread_ema,
                                   tanh_gaussian)
-from jwm.imagination.learner import Learner, LearnerMetrics, LearnerState
+from jwm.imagination.learner import Learner, LearnerMetrics, LearnerState, make_learner
 from jwm.imagination.returns import lambda_returns
 from jwm.imagination.rollout import imagine
-from jwm.keys import with_typed_key
 from jwm.models.layers import ACTIVATIONS, NormMLP
 
 __all__ = ["value_gradient"]
@@ -221,12 +220,9 @@ def value_gradient(model, observation_space, action_space, *, horizon: int = 10,
         return objective(actor_params, state, model, model_params, start_latents, key,
                          _weights(start_weights))[0]
 
-    return Learner(init=with_typed_key(init, 0, where=f"{name}.init"),
-                   update=with_typed_key(update, 4, where=f"{name}.update"),
-                   act=with_typed_key(act, 2, where=f"{name}.act"), value=value,
-                   distribution=policy_dist,
-                   actor_loss=with_typed_key(actor_loss, 5, where=f"{name}.actor_loss"),
-                   inputs=observe, model=model, config=config)
+    return make_learner(name, init=init, update=update, act=act, value=value,
+                        distribution=policy_dist, actor_loss=actor_loss, inputs=observe,
+                        model=model, config=config)
 
 
 def _weights(start_weights):

@@ -41,6 +41,7 @@ from jwm.keys import with_typed_key
 from jwm.models.actions import action_encoder
 from jwm.models.base import WorldModel
 from jwm.models.checks import check_shape
+from jwm.models.layers import ACTIVATIONS
 from jwm.models.net_init import net_init
 from jwm.models.normalizer import Normalizer, identity_normalizer
 from jwm.noise import standard_normal
@@ -49,7 +50,6 @@ __all__ = ["EnsembleModel", "EnsembleParams", "Particles", "PROPAGATIONS", "ense
            "mlp_model"]
 
 PROPAGATIONS = ("ts_inf", "ts1", "expectation")
-_ACTIVATIONS = {"silu": nn.silu, "relu": nn.relu, "tanh": nn.tanh, "elu": nn.elu}
 
 
 class Particles(NamedTuple):
@@ -95,7 +95,7 @@ class _Member(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        act = _ACTIVATIONS[self.activation]
+        act = ACTIVATIONS[self.activation]
         for width in self.hidden_sizes:
             x = act(nn.Dense(width)(x))
         if not self.probabilistic:
@@ -236,8 +236,8 @@ def _ensemble(name, observation_space, action_space, *, ensemble_size, hidden_si
     if propagation not in PROPAGATIONS:
         raise ValueError(f"{name}: propagation must be one of {list(PROPAGATIONS)}, "
                          f"got {propagation!r}")
-    if activation not in _ACTIVATIONS:
-        raise ValueError(f"{name}: activation must be one of {list(_ACTIVATIONS)}, "
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"{name}: activation must be one of {list(ACTIVATIONS)}, "
                          f"got {activation!r}")
     if propagation != "expectation" and particles % ensemble_size:
         raise ValueError(f"{name}: particles ({particles}) must be a multiple of "

@@ -5,7 +5,7 @@ prediction network learned from self-play (`jwm.agents.muzero` with
 from __future__ import annotations
 
 from jwm.recipes.base import Recipe
-from jwm.recipes.muzero import MUZERO, search_options
+from jwm.recipes.muzero import MUZERO, search_parts
 
 __all__ = ["ALPHAZERO"]
 
@@ -58,8 +58,8 @@ def _build(env_name: str, config: dict):
     if simulations is not None:
         from jwm.eval import rollout_mcts_player
         opponent = rollout_mcts_player(env, num_simulations=simulations)
-    return agents.muzero(env, model, opponent=opponent, **loop,
-                         **search_options(config)).with_config(
+    parts = search_parts(env, model, dict(config, loop=loop))
+    return agents.muzero(env, model, opponent=opponent, **parts).with_config(
         eval_opponent=("uniformly random player" if simulations is None else
                        f"UCT with random rollouts, {simulations} simulations"))
 

@@ -58,17 +58,11 @@ def build_parts(env_name: str, config: dict):
 
 def _build(env_name: str, config: dict):
     from jwm import agents
-    from jwm.agents.checks import check_schedule, prefill_steps
 
     env, model, learner = build_parts(env_name, config)
-    loop = dict(config["loop"])
-    prefilled = prefill_steps(loop["prefill"], loop["train_every"])
-    check_schedule("dreamer", num_envs=loop["num_envs"], train_every=loop["train_every"],
-                   eval_every=loop["eval_every"], total_steps=loop["total_steps"],
-                   prefill=prefilled)
-    loop["total_steps"] -= prefilled  # the agent's own run length is after its prefill
-    return agents.dreamer(env, model, learner, model_lr=config["optimizer"]["learning_rate"],
-                          model_grad_clip=config["optimizer"]["grad_clip"], **loop)
+    return agents.dreamer(env, model, learner,
+                          optimizer=agents.dreamer_optimizer(**config["optimizer"]),
+                          **config["loop"])
 
 
 DREAMER = Recipe(name="dreamer",

@@ -40,11 +40,20 @@ ENV_DEFAULTS: dict = {
 }
 
 
-def search_options(config: dict) -> dict:
-    """The search and optimizer settings of a MuZero or AlphaZero config as
-    `jwm.agents.muzero` takes them (the rule is its ``search``)."""
-    search = dict(config["search"])
-    return dict(search=search.pop("rule"), **search, **config["optimizer"])
+def search_parts(env, model, config: dict) -> dict:
+    """The parts `jwm.agents.muzero` takes, built from a MuZero or AlphaZero config:
+    its ``search`` (`muzero_search`, with the loop's discount) and ``optimizer``
+    (`muzero_optimizer`, its schedule over the run's updates), and the loop's other
+    settings."""
+    import functools
+
+    from jwm import agents
+
+    loop = dict(config["loop"])
+    search = agents.muzero_search(model, env.action_space, discount=loop.pop("discount"),
+                                  **config["search"])
+    optimizer = functools.partial(agents.muzero_optimizer, **config["optimizer"])
+    return dict(search=search, optimizer=optimizer, **loop)
 
 
 def _build(env_name: str, config: dict):
@@ -53,7 +62,7 @@ def _build(env_name: str, config: dict):
     env = envs.make(env_name)
     model_options = dict(config["model"], hidden_sizes=tuple(config["model"]["hidden_sizes"]))
     model = models.muzero_model(env.observation_space, env.action_space, **model_options)
-    return agents.muzero(env, model, **config["loop"], **search_options(config))
+    return agents.muzero(env, model, **search_parts(env, model, config))
 
 
 MUZERO = Recipe(name="muzero",

@@ -33,7 +33,6 @@ DEFAULTS = {
 
 def _build(env_name: str, config: dict):
     from jwm import agents, envs, imagination, models
-    from jwm.agents.checks import episode_schedule
 
     kind = config["model"]["kind"]
     if kind not in MODEL_KINDS:
@@ -62,10 +61,9 @@ def _build(env_name: str, config: dict):
     learner = imagination.value_gradient(view, env.observation_space, env.action_space,
                                          **learner_options)
     loop = config["loop"]
-    steps = env.max_episode_steps if loop["steps_per_episode"] is None else loop["steps_per_episode"]
-    episodes, random_episodes = episode_schedule("svg", loop["total_steps"], loop["prefill"], steps)
-    return agents.svg(env, model, learner, episodes=episodes, random_episodes=random_episodes,
-                      steps_per_episode=steps, updates_per_episode=loop["updates_per_episode"],
+    return agents.svg(env, model, learner, total_steps=loop["total_steps"],
+                      prefill=loop["prefill"], steps_per_episode=loop["steps_per_episode"],
+                      updates_per_episode=loop["updates_per_episode"],
                       batch_size=loop["batch_size"], eval_episodes=loop["eval_episodes"],
                       capacity=loop["capacity"], fit_options=fit)
 

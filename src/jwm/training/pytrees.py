@@ -29,9 +29,12 @@ def data_to_keys(tree, template, impl=None):
 
 
 def flat_metrics(metrics, prefix: str = "") -> dict:
-    """A NamedTuple (nested) of arrays as ``{"field/subfield": np.ndarray}``."""
+    """A NamedTuple (nested) of arrays as ``{"field/subfield": np.ndarray}``; an empty
+    ``()`` (a part a record does not fill) has no entry."""
     out = {}
     fields = getattr(metrics, "_fields", None)
+    if fields is None and isinstance(metrics, tuple) and not metrics:
+        return out
     items = zip(fields, metrics) if fields is not None else (
         metrics.items() if isinstance(metrics, dict) else None)
     if items is None:
