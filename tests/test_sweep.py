@@ -232,6 +232,24 @@ def test_the_sweep_command_runs_a_toml_file(tmp_path, capsys):
     assert (tmp_path / "out" / "lr_heatmap.png").stat().st_size > 5000
 
 
+def test_the_sweep_file_example_of_the_documentation_runs_end_to_end(tmp_path, capsys):
+    """The example in `jwm.sweeps.files`' docstring, as written, through `jwm sweep`."""
+    import textwrap
+
+    from jwm.cli import main
+    from jwm.sweeps import files
+
+    doc = files.__doc__
+    example = textwrap.dedent(doc[doc.index("::\n") + 3:doc.index("``configs = ")])
+    path = tmp_path / "example.toml"
+    path.write_text(example)
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--no-progress"]) == 0
+    assert "4 configurations × 2 seeds in 1 program(s)" in capsys.readouterr().out
+    summary = json.loads((tmp_path / "out" / "example_summary.json").read_text())
+    assert summary["traced"] == ["optimizer.learning_rate", "planner.alpha"]
+    assert len(summary["summary"]) == 4
+
+
 @pytest.mark.parametrize("text, match", [
     ('agent = "pets"\ncolour = 1\n[grid]\nx = [1]\n', "unknown keys \\['colour'\\]"),
     ('agent = "ppo"\n[grid]\nx = [1]\n', "agent must be one of"),

@@ -17,8 +17,8 @@ import numbers
 import jax
 import numpy as np
 
-__all__ = ["branch", "check_choice", "check_fields", "check_int", "check_positive_int",
-           "check_real", "is_traced"]
+__all__ = ["branch", "check_choice", "check_fields", "check_int", "check_real",
+           "is_traced"]
 
 
 def is_traced(value) -> bool:
@@ -96,11 +96,6 @@ def check_int(where: str, name: str, value, *, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{where}: {name} must be an int >= {minimum}, got {value}")
     return int(value)
-
-
-def check_positive_int(where: str, param: str, value, low: int = 1) -> int:
-    """`check_int` under its former name, for the agents not yet moved to it."""
-    return check_int(where, param, value, minimum=low)
 
 
 def check_fields(where: str, name: str, value, fields, *, what: str):

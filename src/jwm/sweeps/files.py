@@ -6,13 +6,16 @@ settings that vary, with the dotted keys of ``jwm <agent> --set``::
 
     agent = "pets"
     env = "gymnax:Pendulum-v1"
-    seeds = 3
-    threshold = -300           # optional: env steps to reach it, per configuration
+    seeds = 2
+    threshold = -1000          # optional: env steps to reach it, per configuration
     [set]
-    "loop.total_steps" = 2000  # 10 episodes of 200 steps, the first random
+    "loop.total_steps" = 100   # 2 episodes of 50 steps, the first random
+    "loop.steps_per_episode" = 50
+    "loop.fit_epochs" = 5
+    "planner.population" = 50
     [grid]
     "optimizer.learning_rate" = [1e-3, 3e-3]
-    "planner.population" = [100, 200]
+    "planner.alpha" = [0.0, 0.5]
 
 ``configs = [{...}, ...]`` replaces ``[grid]`` for a list; ``static = [...]`` lists
 floats that fix a shape; ``seed`` is the base PRNG seed; ``name`` the output files'.
