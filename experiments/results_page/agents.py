@@ -334,3 +334,22 @@ def render_sweep_pets(ctx: Ctx) -> str:
         f"returns' 95% bootstrap intervals span {num(lo, 0)} to {num(hi, 0)} over the grid: one "
         "Pendulum episode depends on its start angle, so a few seeds rank large effects only."])
 
+
+
+def render_reproduce(ctx: Ctx) -> str:
+    r = ctx.get("reproduce.json")
+    if not r:
+        return "No `reproduce.json` was found."
+    rows = [[code(name + ".json"), run["agent"], run["iterations"], run["seeds"],
+             "yes" if run["eval_returns_identical"] else "no",
+             num(run["max_abs_difference"], 3), num(run["wall_time_s"], 0)]
+            for name, run in r["runs"].items()]
+    return "\n".join([
+        "The first iterations of one committed run per agent, run again from its committed "
+        f"settings with the current code ({r['device']}, jax {r['jax']}). A run is `init` "
+        "plus N steps of one program, so a prefix that the code still computes as it did "
+        "repeats the committed evaluation returns exactly; a difference says the committed "
+        "file came from code that computed something else.", "",
+        table(["committed file", "agent", "iterations", "seeds", "identical",
+               "largest difference", "wall time (s)"], rows,
+              ["---", "---", "---:", "---:", "---", "---:", "---:"])])

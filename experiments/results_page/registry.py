@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
-from .agents import render_dreamer, render_mb_vs_mf, render_pets, render_svg, render_sweep_pets
+from .agents import (render_dreamer, render_mb_vs_mf, render_pets, render_reproduce, render_svg,
+                     render_sweep_pets)
 from .benchmarks import (render_bench_agents, render_bench_driver, render_bench_dreamer_parts,
                          render_bench_imagination, render_bench_mcts, render_bench_muzero,
                          render_bench_pets, render_bench_planners, render_bench_sweep)
@@ -96,6 +97,8 @@ SECTIONS: dict = {
     (f"{EXP}/mcts_*.json",): Section(
         "MCTS with the true model", "python experiments/mcts_true_model.py",
         render_mcts_true_model),
+    (f"{EXP}/reproduce.json",): Section(
+        "Reproducing the committed runs", "python experiments/reproduce.py", render_reproduce),
     (f"{EXP}/sweep_pets*.json",): Section(
         "A PETS sweep", "python experiments/sweep_pets.py", render_sweep_pets,
         (f"{EXP}/sweep_pets_*.png",)),

@@ -9,10 +9,11 @@ settings that vary, with the dotted keys of ``jwm <agent> --set``::
     seeds = 2
     threshold = -1000          # optional: env steps to reach it, per configuration
     [set]
-    "loop.total_steps" = 100   # 2 episodes of 50 steps, the first random
-    "loop.steps_per_episode" = 50
+    "loop.total_steps" = 50    # 2 episodes of 25 steps, the first random
+    "loop.steps_per_episode" = 25
     "loop.fit_epochs" = 5
-    "planner.population" = 50
+    "planner.population" = 40
+    "planner.iterations" = 3
     [grid]
     "optimizer.learning_rate" = [1e-3, 3e-3]
     "planner.alpha" = [0.0, 0.5]
