@@ -48,11 +48,12 @@ def fit_options_checked(name, fit_options) -> dict:
     return fit_options
 
 
-def _multiples(value: int, unit: int) -> str:
-    """The nearest positive multiples of ``unit`` around ``value``, as a suggestion."""
+def _multiples(value: int, unit: int, offset: int = 0) -> str:
+    """``offset`` plus the nearest positive multiples of ``unit`` around ``value``, as a
+    suggestion."""
     below = max(unit, value // unit * unit)
     above = below if below >= value else below + unit
-    return f"{below}" if below == above else f"{below} or {above}"
+    return f"{offset + below}" if below == above else f"{offset + below} or {offset + above}"
 
 
 def episode_schedule(name, total_steps, prefill, steps_per_episode, *,
@@ -102,12 +103,13 @@ def prefill_steps(prefill: int, train_every: int) -> int:
 
 
 def check_schedule(name, *, num_envs, train_every, eval_every, total_steps,
-                   prefill: int = 0) -> int:
+                   prefill: int = 0) -> tuple[int, int]:
     """The loop of the parallel-env agents (Dreamer, MuZero): ``train_every`` env steps
     split evenly over ``num_envs``, a whole number of training phases per evaluation,
-    and ``total_steps`` (every env step, the ``prefill`` as collected included) a
-    whole number of evaluation periods after the prefill. Returns the iterations; an
-    error names the setting and suggests values that fit."""
+    and ``total_steps`` (every env step, the ``prefill`` as collected, in whole phases,
+    included) a whole number of evaluation periods after the prefill. Returns
+    ``(iterations, the prefill as collected)``; an error names the setting and suggests
+    values that fit."""
     if train_every % num_envs:
         raise ValueError(f"{name}: train_every ({train_every}) must be a multiple of "
                          f"num_envs ({num_envs}), e.g. {_multiples(train_every, num_envs)}")
@@ -115,12 +117,11 @@ def check_schedule(name, *, num_envs, train_every, eval_every, total_steps,
         raise ValueError(f"{name}: eval_every ({eval_every}) must be a multiple of "
                          f"train_every ({train_every}), e.g. "
                          f"{_multiples(eval_every, train_every)}")
+    prefill = prefill_steps(prefill, train_every)
     after = total_steps - prefill
     if after < eval_every or after % eval_every:
-        fits = " or ".join(str(prefill + k) for k in
-                           sorted({max(eval_every, after // eval_every * eval_every),
-                                   max(eval_every, -(-after // eval_every) * eval_every)}))
         raise ValueError(f"{name}: total_steps ({total_steps}) must be the prefill "
                          f"({prefill} env steps) plus a whole number of evaluation periods "
-                         f"of eval_every ({eval_every}), e.g. {fits}")
-    return after // eval_every
+                         f"of eval_every ({eval_every}), e.g. "
+                         f"{_multiples(after, eval_every, prefill)}")
+    return after // eval_every, prefill

@@ -26,7 +26,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jwm.agents.checks import check_schedule, check_spaces, part_config, prefill_steps
+from jwm.agents.checks import check_schedule, check_spaces, part_config
 from jwm.agents.contract import Agent, AgentState
 from jwm.agents.dreamer_collect import collector, filtering_policy, replay
 from jwm.agents.dreamer_train import dreamer_optimizer, trainer
@@ -99,17 +99,16 @@ def dreamer(env, model, learner, *, optimizer=None, total_steps: int = 101_000,
       (params: ``(model_params, actor_params)``).
     """
     name = "dreamer"
-    behavior = learner
     c = _settings(name, env, model, total_steps=total_steps, num_envs=num_envs,
                   prefill=prefill, train_every=train_every, train_steps=train_steps,
                   batch_size=batch_size, seq_len=seq_len, capacity=capacity,
                   eval_every=eval_every, eval_episodes=eval_episodes, eval_steps=eval_steps)
     buffer = replay(name, num_envs=c.num_envs, batch_size=c.batch_size, seq_len=c.seq_len,
                     capacity=c.capacity)
-    collect = collector(env, model, behavior, buffer, num_envs=c.num_envs, chunk=c.chunk)
-    train = trainer(model, behavior, buffer,
+    collect = collector(env, model, learner, buffer, num_envs=c.num_envs, chunk=c.chunk)
+    train = trainer(model, learner, buffer,
                     dreamer_optimizer() if optimizer is None else optimizer)
-    policy = filtering_policy(env, model, behavior)
+    policy = filtering_policy(env, model, learner)
 
     def phase(state: AgentState, key):
         """``train_every`` env steps, then ``train_steps`` updates."""
@@ -128,7 +127,7 @@ def dreamer(env, model, learner, *, optimizer=None, total_steps: int = 101_000,
         zero = jnp.zeros((), jnp.int32)
         state = AgentState(
             key=key, iteration=zero, env_steps=zero, updates=zero, model_params=model_params,
-            model_opt=train.init(model_params), learner=behavior.init(k_learner),
+            model_opt=train.init(model_params), learner=learner.init(k_learner),
             buffer=buffer_state, env=env_carry)
         # Prefill: random actions, collected in train_every chunks; the buffer must hold
         # seq_len rows per env before the first update samples from it.
@@ -157,7 +156,7 @@ def dreamer(env, model, learner, *, optimizer=None, total_steps: int = 101_000,
                   eval_every=c.eval_every, eval_episodes=c.eval_episodes,
                   eval_steps=c.eval_steps,
                   replay_ratio=c.train_steps * c.batch_size * c.seq_len / c.train_every,
-                  model=part_config(model), learner=part_config(behavior))
+                  model=part_config(model), learner=part_config(learner))
     return Agent(name=name, init=init, step=step, iterations=c.points, policy=policy,
                  policy_params=lambda state: (state.model_params, state.learner.actor),
                  config=config)
@@ -178,9 +177,9 @@ def _settings(name, env, model, *, total_steps, num_envs, prefill, train_every, 
             ("train_steps", train_steps), ("batch_size", batch_size), ("seq_len", seq_len),
             ("eval_every", eval_every), ("eval_episodes", eval_episodes)))
     prefill = check_int(name, "prefill", prefill, minimum=0)
-    prefilled = prefill_steps(prefill, train_every) if train_every % num_envs == 0 else prefill
-    points = check_schedule(name, num_envs=num_envs, train_every=train_every,
-                            eval_every=eval_every, total_steps=total_steps, prefill=prefilled)
+    points, prefilled = check_schedule(name, num_envs=num_envs, train_every=train_every,
+                                       eval_every=eval_every, total_steps=total_steps,
+                                       prefill=prefill)
     if eval_steps is None:
         eval_steps = env.max_episode_steps
     if eval_steps is None or eval_steps < 1:

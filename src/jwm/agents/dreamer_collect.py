@@ -5,7 +5,8 @@ trajectory buffer; and the evaluation policy, which acts the same way in one env
 Rows are stored as DreamerV3 stores them: row ``t`` is an observation with the action
 and reward that led to it, and flags ``is_first``/``is_terminal``/``is_last``. An
 episode's end takes one extra loop step that resets the env and stores the first
-observation of the next episode; it is not counted as an env step.
+observation of the next episode; like every loop step it counts as an env step (it
+takes a replay row), so a phase is always ``num_envs * chunk`` env steps.
 """
 
 from __future__ import annotations

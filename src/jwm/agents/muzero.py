@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jwm.agents.checks import check_schedule, check_spaces, part_config, prefill_steps
+from jwm.agents.checks import check_schedule, check_spaces, part_config
 from jwm.agents.contract import Agent, AgentState, ModelOptState, SearchMetrics, strong_types
 from jwm.agents.episode import evaluate
 from jwm.agents.muzero_parts import MuZeroSearch, muzero_optimizer, muzero_search
@@ -281,13 +281,9 @@ def _settings(name, env, model, search, options: dict) -> SimpleNamespace:
     minimum = sequence * o["num_envs"]
     o["prefill"] = minimum if o["prefill"] is None else check_int(
         name, "prefill", o["prefill"], minimum=minimum)
-    if o["train_every"] % o["num_envs"] == 0:  # else check_schedule says why
-        prefilled = prefill_steps(o["prefill"], o["train_every"])
-    else:
-        prefilled = o["prefill"]
-    iterations = check_schedule(name, num_envs=o["num_envs"], train_every=o["train_every"],
-                                eval_every=o["eval_every"], total_steps=o["total_steps"],
-                                prefill=prefilled)
+    iterations, prefilled = check_schedule(
+        name, num_envs=o["num_envs"], train_every=o["train_every"], eval_every=o["eval_every"],
+        total_steps=o["total_steps"], prefill=o["prefill"])
     run_steps = o["total_steps"] - prefilled
     schedule, temperature = _temperature(search.temperature, prefilled, run_steps)
     if o["capacity"] is None:
