@@ -28,12 +28,39 @@ def test_every_recipe_has_the_same_sections_with_its_part_named_after_its_kind()
             assert set(env_settings) <= set(recipe.defaults), name
 
 
+# AlphaZero's board games keep their own sizes (a game's length sets its n-step
+# targets); every single-agent recipe has one set of settings per action space.
+PER_TASK_SIZES = {"alphazero"}
+
+
+def test_an_env_of_a_single_agent_recipe_sets_only_its_budget():
+    from jwm.recipes.base import BUDGET_KEYS, flat_keys
+
+    for name, recipe in RECIPES.items():
+        if name in PER_TASK_SIZES:
+            continue
+        for env, settings in recipe.env_defaults.items():
+            assert flat_keys(settings) <= BUDGET_KEYS, (name, env)
+        assert set(recipe.action_defaults) <= {"discrete", "continuous"}, name
+        assert flat_keys(recipe.image_defaults) <= {f"model.{k}" for k in recipe.defaults["model"]}
+
+
+def test_a_task_no_one_tuned_for_gets_the_settings_of_its_action_space():
+    spaced = DREAMER.config("gymnax:Acrobot-v1")
+    assert spaced["learner"]["discount"] == DREAMER.config("gymnax:CartPole-v1")["learner"]["discount"]
+    assert DREAMER.config("gymnax:MountainCarContinuous-v0")["optimizer"] == \
+        DREAMER.config("gymnax:Pendulum-v1")["optimizer"]
+    muzero = RECIPES["muzero"]
+    assert muzero.config("gymnax:SpaceInvaders-MinAtar")["model"] == \
+        muzero.config("gymnax:Breakout-MinAtar")["model"]
+
+
 def test_config_layers_defaults_env_settings_and_overrides():
     c = PETS.config("gymnax:Pendulum-v1", {"loop": {"total_steps": 600},
                                            "planner": {"horizon": 7}})
     assert c["env"] == "gymnax:Pendulum-v1"
     assert c["loop"]["total_steps"] == 600 and c["planner"]["horizon"] == 7
-    assert c["planner"]["population"] == PETS.env_defaults["gymnax:Pendulum-v1"]["planner"]["population"]
+    assert c["planner"]["population"] == PETS.defaults["planner"]["population"]
     assert c["loop"]["fit_batch_size"] == PETS.defaults["loop"]["fit_batch_size"]
     # The defaults themselves are never mutated by a call.
     assert PETS.config("gymnax:Pendulum-v1")["planner"]["horizon"] == 25
@@ -85,7 +112,7 @@ def test_every_recipe_builds_its_agent_with_the_recipe_recorded(name):
 
 def test_known_reward_and_termination_for_mountain_car():
     env = jwm.envs.make("gymnax:MountainCarContinuous-v0")
-    _, model, _ = build_parts(env.name, PETS.config(env.name))
+    _, model, _ = build_parts(env.name, PETS.config(env.name, {"model": {"known_reward": True}}))
     assert not model.learns_reward
     reward_fn, termination_fn = KNOWN_FUNCTIONS[env.name]
     # The transcribed functions agree with the env on a step into the goal and one short of it.

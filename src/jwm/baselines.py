@@ -1,8 +1,9 @@
 """Model-free baselines.
 
-`run_ppo`: rejax's PPO on a gymnax env, every seed vmapped into one jitted program,
-the evaluation return recorded every ``eval_freq`` env steps; returns a results
-record in the schema of docs/design.md.
+`run_baseline`: rejax's PPO or SAC on a gymnax or brax env, every seed vmapped into
+one jitted program, the evaluation return recorded every ``eval_freq`` env steps;
+returns a results record in the schema of docs/design.md. `run_ppo` is PPO with the
+tuned configuration of its env.
 
 The sample-efficiency measure they are compared by is `jwm.curves.steps_to_threshold`.
 """
@@ -11,13 +12,14 @@ from __future__ import annotations
 
 import copy
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from jwm.device import device_name
 
-__all__ = ["PPO_CONFIGS", "ppo_config", "make_ppo", "run_ppo"]
+__all__ = ["BASELINES", "PPO_CONFIGS", "SAC_CONFIG", "baseline_config", "make_baseline",
+           "make_ppo", "ppo_config", "run_baseline", "run_ppo"]
 
 # Per-env PPO hyperparameters, starting from rejax's own tuned gymnax configs
 # (configs/gymnax/{cartpole,pendulum}.yaml in the rejax repository), with budgets and
@@ -58,6 +60,145 @@ PPO_CONFIGS: dict[str, dict[str, Any]] = {
 }
 
 
+# Every other task takes the configuration of its action space: PPO CartPole's for
+# discrete actions and PPO Pendulum's for continuous ones (one set per action space,
+# as jwm's own agents have), the budget and evaluation grid set by the caller.
+PPO_BY_ACTIONS = {"discrete": "gymnax:CartPole-v1", "continuous": "gymnax:Pendulum-v1"}
+
+# SAC (continuous actions): rejax's SAC defaults (one env, a 256-transition batch, one
+# update per env step, polyak 0.99, automatic entropy) with 256 x 256 relu networks,
+# the usual SAC widths; rejax ships no gymnax SAC config to start from.
+SAC_CONFIG: dict[str, Any] = {
+    "total_timesteps": 50_000, "eval_freq": 2_500, "eval_episodes": 16,
+    "agent_kwargs": {"activation": "relu", "hidden_layer_sizes": [256, 256]},
+    "num_envs": 1, "learning_rate": 0.0003, "gamma": 0.99, "polyak": 0.99,
+    "buffer_size": 100_000, "fill_buffer": 1_000, "batch_size": 256,
+    "target_entropy_ratio": 0.98, "normalize_observations": False,
+}
+BASELINES = ("ppo", "sac")
+
+
+class _EnvParams(NamedTuple):
+    max_steps_in_episode: int
+
+
+class _GymnaxView:
+    """A jwm env (`jwm.envs.Env`) seen as a gymnax env, for rejax: ``reset(key,
+    params) -> (obs, state)``, and ``step`` returning ``(obs, state, reward, done,
+    info)`` that resets itself when an episode ends, as gymnax's does. Written here
+    because rejax's own brax adapter calls a gymnax 0.x method that gymnax 1.x no
+    longer has; through jwm's env contract every suite jwm makes (brax included)
+    runs the baselines the same way."""
+
+    def __init__(self, env):
+        import gymnax
+
+        from jwm import spaces
+
+        self._env = env
+        self.default_params = _EnvParams(int(env.max_episode_steps or 1000))
+        space = env.action_space
+        if isinstance(space, spaces.Discrete):
+            self._actions = gymnax.environments.spaces.Discrete(int(space.n))
+        else:
+            self._actions = gymnax.environments.spaces.Box(space.low, space.high, space.shape)
+        obs = env.observation_space
+        self._observations = gymnax.environments.spaces.Box(obs.low, obs.high, obs.shape)
+        self.name = env.name
+
+    def reset(self, key, params=None):
+        state, obs = self._env.reset(key)
+        return obs, state
+
+    def step(self, key, state, action, params=None):
+        import jax
+
+        key_step, key_reset = jax.random.split(key)
+        t = self._env.transition(key_step, state, action)
+        fresh_state, fresh_obs = self._env.reset(key_reset)
+        done = t.terminated | t.truncated
+        state = jax.tree.map(lambda a, b: jax.numpy.where(done, a, b), fresh_state, t.state)
+        obs = jax.numpy.where(done, fresh_obs, t.obs)
+        return obs, state, t.reward, done, {}
+
+    def action_space(self, params=None):
+        return self._actions
+
+    def observation_space(self, params=None):
+        return self._observations
+
+
+def _rejax_env(env: str):
+    """``(gymnax-style env, params)`` of a jwm env name: gymnax's own env for
+    ``gymnax:<id>`` (as rejax's tuned configs saw it), any other through
+    `_GymnaxView`."""
+    suite, _, name = str(env).partition(":")
+    if not name:
+        suite, name = "gymnax", suite
+    if suite == "gymnax":
+        import gymnax
+
+        return gymnax.make(name)
+    from jwm import envs
+
+    view = _GymnaxView(envs.make(env))
+    return view, view.default_params
+
+
+def _is_discrete(env: str) -> bool:
+    import gymnax
+
+    gym_env, params = _rejax_env(env)
+    return isinstance(gym_env.action_space(params), gymnax.environments.spaces.Discrete)
+
+
+def baseline_config(algorithm: str, env: str, **overrides) -> dict:
+    """The configuration of baseline ``algorithm`` (``"ppo"`` or ``"sac"``) on
+    ``env``: a tuned one where `PPO_CONFIGS` has the env, else that of its action
+    space; ``overrides`` (None values ignored) replace top-level keys. With
+    ``total_timesteps`` given and ``eval_freq`` not, about twenty evaluations are
+    spread over the budget in whole updates.
+
+    Raises:
+      ValueError: an unknown algorithm or key, a bad budget.
+      TypeError: SAC on discrete actions.
+    """
+    if algorithm not in BASELINES:
+        raise ValueError(f"algorithm must be one of {BASELINES}, got {algorithm!r}")
+    name = env if ":" in str(env) else f"gymnax:{env}"
+    discrete = _is_discrete(name)
+    if algorithm == "sac":
+        if discrete:
+            raise TypeError(f"env: SAC takes continuous actions; {name} has discrete ones")
+        base = SAC_CONFIG
+    else:
+        base = PPO_CONFIGS.get(name) or PPO_CONFIGS[
+            PPO_BY_ACTIONS["discrete" if discrete else "continuous"]]
+    config = copy.deepcopy(base)
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    unknown = sorted(set(overrides) - set(config))
+    if unknown:
+        raise ValueError(f"overrides: {unknown} are not {algorithm.upper()} settings; "
+                         f"allowed: {sorted(config)}")
+    config.update(overrides)
+    if "total_timesteps" in overrides and "eval_freq" not in overrides:
+        config["eval_freq"] = _twentieth(algorithm, config)
+    for key in ("total_timesteps", "eval_freq", "eval_episodes"):
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{key} must be a positive int, got {value!r}")
+    return config
+
+
+def _twentieth(algorithm: str, config: dict) -> int:
+    """About a twentieth of the budget between evaluations, in whole updates: rejax
+    runs at least one update (``num_envs x num_steps`` env steps for PPO) between
+    evaluations, so a shorter interval would run past the budget."""
+    batch = config["num_envs"] * (config["num_steps"] if algorithm == "ppo" else 1)
+    updates = -(-config["total_timesteps"] // batch)
+    return -(-updates // min(20, updates)) * batch
+
+
 def _env_name(env: str) -> str:
     """``"CartPole-v1"`` or ``"gymnax:CartPole-v1"`` -> ``"gymnax:CartPole-v1"``."""
     name = env if ":" in str(env) else f"gymnax:{env}"
@@ -67,25 +208,20 @@ def _env_name(env: str) -> str:
 
 
 def ppo_config(env: str, **overrides) -> dict:
-    """The PPO configuration for ``env`` (a copy), with ``overrides`` (None values are
-    ignored) replacing top-level keys. Raises ValueError for an unknown env or key."""
-    config = copy.deepcopy(PPO_CONFIGS[_env_name(env)])
-    unknown = sorted(set(overrides) - set(config))
-    if unknown:
-        raise ValueError(f"overrides: {unknown} are not PPO settings; allowed: {sorted(config)}")
-    config.update({k: v for k, v in overrides.items() if v is not None})
-    for key in ("total_timesteps", "eval_freq", "eval_episodes"):
-        value = config[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{key} must be a positive int, got {value!r}")
-    return config
+    """The tuned PPO configuration for ``env`` (a copy), with ``overrides`` (None
+    values are ignored) replacing top-level keys. Raises ValueError for an unknown
+    env or key."""
+    _env_name(env)
+    overrides.setdefault("eval_freq", PPO_CONFIGS[_env_name(env)]["eval_freq"])
+    return baseline_config("ppo", env, **overrides)
 
 
 class _DoneEnv:
     """A gymnax env whose ``step`` returns rejax's 5-tuple ``(obs, state, reward, done,
     info)``. gymnax 1.0 returns ``terminated`` and ``truncated`` apart (a 6-tuple), which
-    rejax 0.1.3 cannot unpack; ``done`` is their union, as in gymnax before 1.0, so PPO
-    sees the env exactly as rejax's tuned configs did (a time limit ends the episode)."""
+    rejax 0.1.3 cannot unpack; ``done`` is their union, as in gymnax before 1.0, so the
+    baselines see the env exactly as rejax's tuned configs did (a time limit ends the
+    episode)."""
 
     def __init__(self, env):
         self._env = env
@@ -101,39 +237,42 @@ class _DoneEnv:
         return getattr(self._env, name)
 
 
-def make_ppo(env: str, config: dict):
-    """A rejax ``PPO`` for ``env`` whose ``train(key)`` returns ``(train_state,
-    (env_steps [E], greedy_return [E], sampled_return [E]))``: E = 1 + ceil(
-    total_timesteps / eval_freq) evaluations, the first before any training. Each is
-    the mean return of ``config["eval_episodes"]`` episodes: greedy takes the policy's
-    mode (argmax logits, or the Gaussian mean clipped to the action box), sampled draws
-    from the policy as rejax's own evaluation does."""
-    import gymnax
+def make_baseline(algorithm: str, env: str, config: dict):
+    """A rejax ``PPO`` or ``SAC`` for ``env`` whose ``train(key)`` returns
+    ``(train_state, (env_steps [E], greedy_return [E], sampled_return [E]))``: E = 1 +
+    ceil(total_timesteps / eval_freq) evaluations, the first before any training. Each
+    is the mean return of ``config["eval_episodes"]`` episodes: greedy takes the
+    policy's mode (argmax logits; the Gaussian mean, squashed by SAC's tanh, inside the
+    action box), sampled draws from the policy as rejax's own evaluation does."""
     import jax.numpy as jnp
-    from rejax import PPO
+    from rejax import PPO, SAC
     from rejax.evaluate import evaluate
 
-    name = _env_name(env)
-    gym_env, env_params = gymnax.make(name.split(":", 1)[1])
+    gym_env, env_params = _rejax_env(env)
+    if str(env).partition(":")[0] in ("gymnax", str(env)):
+        gym_env = _DoneEnv(gym_env)
     settings = {k: copy.deepcopy(v) for k, v in config.items() if k != "eval_episodes"}
     episodes = config["eval_episodes"]
-    algo = PPO.create(env=_DoneEnv(gym_env), env_params=env_params, **settings)
+    algo = {"ppo": PPO, "sac": SAC}[algorithm].create(env=gym_env, env_params=env_params,
+                                                       **settings)
 
     def greedy_act(algo, ts):
         space = algo.env.action_space(algo.env_params)
 
         def act(obs, key):
-            if algo.normalize_observations:
+            if getattr(algo, "normalize_observations", False):
                 obs = algo.normalize_obs(ts.obs_rms_state, obs)
             mode = algo.actor.apply(ts.actor_ts.params, obs[None],
                                     method=lambda m, x: m._action_dist(x).mode())[0]
+            if algorithm == "sac":
+                mode = (space.low + space.high) / 2 + jnp.tanh(mode) * (space.high - space.low) / 2
             return mode if algo.discrete else jnp.clip(mode, space.low, space.high)
 
         return act
 
     def eval_callback(algo, ts, key):
-        # The env-step counter comes from the train state, so the grid is what PPO
-        # actually consumed (eval_freq is rounded up to whole updates of num_envs x num_steps).
+        # The env-step counter comes from the train state, so the grid is what the
+        # algorithm actually consumed (eval_freq is rounded up to whole updates).
         # Both policies see the same episode keys, so they differ only in the actions.
         limit = algo.env_params.max_steps_in_episode
         _, greedy = evaluate(greedy_act(algo, ts), key, algo.env, algo.env_params, episodes, limit)
@@ -143,28 +282,33 @@ def make_ppo(env: str, config: dict):
     return algo.replace(eval_callback=eval_callback)
 
 
+def make_ppo(env: str, config: dict):
+    """`make_baseline` of PPO."""
+    return make_baseline("ppo", env, config)
+
+
 def _check_seeds(seeds) -> None:
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise ValueError(f"seeds must be a positive int, got {seeds!r}")
 
 
-def run_ppo(env: str, *, seeds: int, seed: int = 0, **overrides) -> dict:
-    """Trains PPO for ``seeds`` seeds as one jitted, vmapped program.
+def run_baseline(algorithm: str, env: str, *, seeds: int, seed: int = 0, **overrides) -> dict:
+    """Trains baseline ``algorithm`` (``"ppo"`` or ``"sac"``) for ``seeds`` seeds as one
+    jitted, vmapped program.
 
-    ``overrides`` replace entries of `ppo_config` (``total_timesteps=``, ``eval_freq=``,
-    ``eval_episodes=``, ``learning_rate=``, ...). Returns a results record in the schema
-    of docs/design.md: ``env``, ``algorithm``, ``config``, ``seeds``, ``env_steps [E]``,
-    ``eval_returns [seeds][E]`` (greedy policy; ``eval_returns_sampled`` beside it),
-    ``wall_time_s`` (compile + run), ``compile_time_s``,
-    ``device``.
+    ``overrides`` replace entries of `baseline_config` (``total_timesteps=``,
+    ``eval_freq=``, ``eval_episodes=``, ``learning_rate=``, ...). Returns a results
+    record in the schema of docs/design.md: ``env``, ``algorithm``, ``config``,
+    ``seeds``, ``env_steps [E]``, ``eval_returns [seeds][E]`` (greedy policy;
+    ``eval_returns_sampled`` beside it), ``wall_time_s`` (compile + run),
+    ``compile_time_s``, ``device``.
     """
     import jax
 
-
     _check_seeds(seeds)
-    name = _env_name(env)
-    config = ppo_config(name, **overrides)
-    algo = make_ppo(name, config)
+    name = env if ":" in str(env) else f"gymnax:{env}"
+    config = baseline_config(algorithm, name, **overrides)
+    algo = make_baseline(algorithm, name, config)
     keys = jax.random.split(jax.random.key(seed), seeds)
     start = time.perf_counter()
     train = jax.jit(jax.vmap(algo.train)).lower(keys).compile()
@@ -174,7 +318,7 @@ def run_ppo(env: str, *, seeds: int, seed: int = 0, **overrides) -> dict:
     env_steps = np.asarray(env_steps)
     return {
         "env": name,
-        "algorithm": "PPO (rejax, model-free)",
+        "algorithm": f"{algorithm.upper()} (rejax, model-free)", "agent": algorithm,
         "config": config, "seeds": seeds, "seed": seed,
         "env_steps": env_steps[0].astype(int).tolist(),
         "eval_policy": "greedy (policy mode); eval_returns_sampled: actions drawn from the policy",
@@ -183,3 +327,10 @@ def run_ppo(env: str, *, seeds: int, seed: int = 0, **overrides) -> dict:
         "wall_time_s": end - start, "compile_time_s": compiled - start,
         "device": device_name(), "jax": jax.__version__,
     }
+
+
+def run_ppo(env: str, *, seeds: int, seed: int = 0, **overrides) -> dict:
+    """`run_baseline` of PPO with the tuned configuration of ``env`` (`ppo_config`)."""
+    _env_name(env)
+    overrides.setdefault("eval_freq", PPO_CONFIGS[_env_name(env)]["eval_freq"])
+    return run_baseline("ppo", env, seeds=seeds, seed=seed, **overrides)

@@ -8,6 +8,9 @@ Ctrl-C checkpoints and writes the results so far), a results JSON (``--out``) an
 learning-curve PNG beside it.
 
 ``jwm plan`` runs MPC with the simulator itself as the model, vmapped over seeds.
+
+``jwm sweep FILE`` trains configurations × seeds of one agent; ``jwm suite FILE`` runs a
+tier of agent × env × budget cells into score files and their table.
 """
 
 from __future__ import annotations
@@ -27,11 +30,13 @@ PLANNERS = ("cem", "icem", "gradient", "mppi", "random", "mcts")
 INTERRUPTED = 130  # the shell's code for a run stopped by SIGINT
 # The environments each command takes (jwm.envs.make names them "<suite>:<name>").
 ENV_HELP = {
-    "plan": "'gymnax:<id>', 'brax:<name>' or 'pgx:<game>' (pgx with --planner mcts)",
+    "plan": "'gymnax:<id>', 'brax:<name>', 'craftax:<name>', 'navix:<id>' or 'pgx:<game>' "
+            "(pgx with --planner mcts)",
     "pets": "'gymnax:<id>' or 'brax:<name>', vector observations",
     "svg": "'gymnax:<id>' or 'brax:<name>', continuous actions",
-    "dreamer": "'gymnax:<id>' or 'brax:<name>', vector observations",
-    "muzero": "'gymnax:<id>' with discrete actions (MinAtar frames included)",
+    "dreamer": "'gymnax:<id>', 'brax:<name>' or 'craftax:<name>'",
+    "muzero": "'gymnax:<id>', 'craftax:<name>' or 'navix:<id>' with discrete actions "
+              "(image observations included)",
     "alphazero": "a two-player board game, 'pgx:<game>' (e.g. pgx:connect_four)",
 }
 
@@ -179,7 +184,74 @@ def _parser() -> argparse.ArgumentParser:
                            help="print the resolved settings as JSON and exit")
         learn.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     _add_sweep_parser(sub)
+    _add_suite_parser(sub)
     return parser
+
+
+def _add_suite_parser(sub) -> None:
+    suite = sub.add_parser("suite", formatter_class=_Formatter,
+                           help="a tier of a suite file's agent × env × budget cells, cell "
+                                "by cell, into score files and a table",
+                           description="Run one tier of a suite file (see jwm.suites.spec): "
+                                       "each cell a jwm.train run with its own checkpoints, "
+                                       "so a killed suite resumes cell by cell; then the "
+                                       "table and plots from the score files.")
+    suite.add_argument("file", help="the suite's .toml, .yaml or .yml file")
+    suite.add_argument("--tier", default="smoke", help="the tier to run")
+    suite.add_argument("--out", default=None, metavar="DIR",
+                       help="scores, table and plots (default: results/suites/<name>/<tier>)")
+    suite.add_argument("--checkpoint-dir", default=None, metavar="DIR",
+                       help="the cells' checkpoints (default: <out>/checkpoints)")
+    suite.add_argument("--checkpoint-every", type=POSITIVE, default=10, metavar="N",
+                       help="iterations between checkpoints")
+    suite.add_argument("--only", default=None, metavar="TEXT",
+                       help="run just the cells whose id contains TEXT")
+    suite.add_argument("--devices", type=POSITIVE, default=None, metavar="N",
+                       help="shard each cell's seeds over the first N devices (default: 1)")
+    suite.add_argument("--list", action="store_true",
+                       help="print the tier's cells and whether each is finished, and exit")
+    suite.add_argument("--table-only", action="store_true",
+                       help="write the table and plots from the score files, run nothing")
+    suite.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+
+
+def _suite(args) -> int:
+    from jwm.suites import load_suite, run_suite, tier_cells
+    from jwm.suites.cell import cell_record
+    from jwm.suites.run import write_table
+
+    suite = load_suite(args.file)
+    out = args.out or os.path.join("results", "suites", suite.name, args.tier)
+    scores = os.path.join(out, "scores")
+    if args.list:
+        for cell in tier_cells(suite, args.tier):
+            record = cell_record(scores, cell)
+            print(f"{'done   ' if record else 'pending'} {cell.id}"
+                  + (f"  ({cell.command()})" if cell.command() else ""))
+        return 0
+    if args.table_only:
+        print(f"wrote {write_table(suite, scores, out)}")
+        return 0
+    devices = None
+    if args.devices:
+        from jwm.sweeps.run import sweep_devices
+
+        devices = sweep_devices(args.devices)
+    result = run_suite(args.file, args.tier, out=out, checkpoint_dir=args.checkpoint_dir,
+                       only=args.only, devices=devices,
+                       checkpoint_every=args.checkpoint_every, progress=not args.no_progress)
+    for cell, reason in result["skipped"].items():
+        print(f"not run: {cell}: {reason}")
+    if result["interrupted"]:
+        print("interrupted: run the same command to resume", file=sys.stderr)
+        return INTERRUPTED
+    for cell, error in result["failed"].items():
+        print(f"FAILED: {cell}: {error}", file=sys.stderr)
+    before = sum(bool(r.get("skipped")) for r in result["cells"])
+    print(f"{len(result['cells'])} cells finished ({before} before this run); scores in "
+          f"{result['scores']}"
+          + (f"; table {result['table']}" if "table" in result else ""))
+    return 1 if result["failed"] else 0
 
 
 def _add_sweep_parser(sub) -> None:
@@ -353,7 +425,7 @@ def _plan(args) -> int:
     for i, (r, n, bad) in enumerate(zip(returns, lengths, nonfinite)):
         print(f"{i:>4}  {r:>10.2f}  {n:>6d}  {bad:>10d}")
     print(f"mean return {returns.mean():.2f} +- {returns.std():.2f} over {args.seeds} seeds; "
-          f"wall time {wall:.1f} s including compilation, {jax.devices()[0].platform}")
+          f"wall time {wall:.1f} s including compilation ({device_name()})")
     summary = {
         "env": args.env, "algorithm": f"{args.planner}-mpc-true-model",
         "config": {k: v for k, v in vars(args).items() if k not in ("json", "command")},
@@ -380,7 +452,7 @@ def _flags_named(command: str, message: str) -> str:
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
-        command = {"plan": _plan, "sweep": _sweep}.get(args.command, _learn)
+        command = {"plan": _plan, "sweep": _sweep, "suite": _suite}.get(args.command, _learn)
         return command(args)
     except (ValueError, TypeError) as e:
         print(f"jwm: error: {e}{_flags_named(args.command, str(e))}", file=sys.stderr)

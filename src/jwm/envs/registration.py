@@ -36,22 +36,29 @@ def make(name: str, **kwargs) -> Env:
     * ``"pgx:<game>"``, e.g. ``"pgx:tic_tac_toe"``, ``"pgx:connect_four"``,
       ``"pgx:othello"``: two-player board games (`jwm.envs.pgx_adapter`);
       ``max_episode_steps=`` overrides the game's longest length.
+    * ``"craftax:<name>"``, e.g. ``"craftax:Craftax-Classic-Symbolic-v1"``
+      (`jwm.envs.craftax_adapter`): keyword arguments override fields of its params
+      (``max_timesteps=``, ...).
+    * ``"navix:<id>"``, e.g. ``"navix:Navix-Empty-5x5-v0"`` (MiniGrid,
+      `jwm.envs.navix_adapter`): keyword arguments go to ``navix.make``
+      (``max_steps=``, ``observation_fn=``, ...).
 
     Raises:
       ValueError: ``name`` has no known suite prefix or names an unknown environment,
         or a keyword is not a parameter of that environment.
-      ImportError: the brax or pgx extra is not installed.
+      ImportError: the extra of the suite (brax, pgx, craftax, navix) is not installed.
     """
     if not isinstance(name, str) or ":" not in name:
         raise ValueError(
-            f"make: name must look like 'gymnax:<id>', 'brax:<name>' or 'pgx:<game>', "
-            f"got {name!r}"
+            f"make: name must look like 'gymnax:<id>', 'brax:<name>', 'pgx:<game>', "
+            f"'craftax:<name>' or 'navix:<id>', got {name!r}"
         )
     suite, env_id = name.split(":", 1)
-    suites = {"gymnax": _gymnax, "brax": _brax, "pgx": _pgx}
+    suites = {"gymnax": _gymnax, "brax": _brax, "pgx": _pgx, "craftax": _craftax,
+              "navix": _navix}
     if suite not in suites:
-        raise ValueError(f"make: unknown suite {suite!r} in {name!r}; use 'gymnax:', 'brax:' "
-                         "or 'pgx:'")
+        raise ValueError(f"make: unknown suite {suite!r} in {name!r}; use one of "
+                         f"{', '.join(s + ':' for s in suites)}")
     return suites[suite](name, env_id, kwargs)
 
 
@@ -106,3 +113,40 @@ def _pgx(name: str, env_id: str, kwargs: dict) -> Env:
         raise ValueError(f"make: unknown pgx game {env_id!r}; known: "
                          f"{', '.join(pgx.available_envs())}")
     return from_pgx(pgx.make(env_id), name=name, max_episode_steps=max_episode_steps)
+
+
+def _craftax(name: str, env_id: str, kwargs: dict) -> Env:
+    try:
+        from craftax.craftax_env import make_craftax_env_from_name
+    except ImportError as e:  # pragma: no cover - depends on the install
+        raise ImportError("make: craftax environments need the extra: pip install "
+                          "'jwm[craftax]'") from e
+    from jwm.envs.craftax_adapter import NAMES, from_craftax
+
+    if env_id not in NAMES:
+        raise ValueError(f"make: unknown craftax environment {env_id!r}; known: {', '.join(NAMES)}")
+    env = make_craftax_env_from_name(env_id, auto_reset=False)
+    params = env.default_params
+    unknown = sorted(set(kwargs) - set(params.__dataclass_fields__))
+    if unknown:
+        raise ValueError(f"make: {unknown} are not parameters of {name}; allowed: "
+                         f"{sorted(params.__dataclass_fields__)}")
+    return from_craftax(env, params.replace(**kwargs), name=name)
+
+
+def _navix(name: str, env_id: str, kwargs: dict) -> Env:
+    try:
+        import navix
+    except ImportError as e:  # pragma: no cover - depends on the install
+        raise ImportError("make: navix environments need the extra: pip install 'jwm[navix]'") from e
+    from jwm.envs.navix_adapter import from_navix
+
+    known = navix.registry()
+    if env_id not in known:
+        raise ValueError(f"make: unknown navix environment {env_id!r}; known: "
+                         f"{', '.join(sorted(known))}")
+    try:
+        env = navix.make(env_id, **kwargs)
+    except TypeError as e:
+        raise ValueError(f"make: {name}: {e}") from None
+    return from_navix(env, name=name)

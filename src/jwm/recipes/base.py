@@ -8,7 +8,7 @@ import copy
 import dataclasses
 from typing import Any, Callable
 
-__all__ = ["Recipe", "deep_update", "dotted", "fit_options", "merge_config", "parse_settings",
+__all__ = ["BUDGET_KEYS", "Recipe", "deep_update", "env_kind", "flat_keys", "dotted", "fit_options", "merge_config", "parse_settings",
            "results_record", "RENAMED", "run_recipe"]
 
 
@@ -103,6 +103,35 @@ def fit_options(config: dict) -> dict:
     return options
 
 
+# What an env's own settings may set: its budget and evaluation grid. Every other
+# setting comes from the recipe's defaults for the env's action space (and, for image
+# observations, its encoder), so that a task no one tuned for runs with the same
+# settings as the tasks that were tuned.
+BUDGET_KEYS = frozenset({"loop.total_steps", "loop.eval_every", "loop.prefill",
+                         "loop.steps_per_episode"})
+
+
+def flat_keys(tree: dict, prefix: str = "") -> set:
+    """The dotted paths of a nested dict's leaves."""
+    out = set()
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out |= flat_keys(value, f"{prefix}{key}.")
+        else:
+            out.add(prefix + key)
+    return out
+
+
+def env_kind(env_name: str) -> tuple[str, bool]:
+    """``(action kind, image observations)`` of an env: ``"discrete"`` or
+    ``"continuous"``, and whether its observations have more than one axis."""
+    from jwm import envs, spaces
+
+    env = envs.make(env_name)
+    discrete = isinstance(env.action_space, spaces.Discrete)
+    return ("discrete" if discrete else "continuous"), len(env.observation_space.shape) > 1
+
+
 @dataclasses.dataclass(frozen=True)
 class Recipe:
     """An agent's recipe.
@@ -111,9 +140,12 @@ class Recipe:
       name: the agent's name (``jwm <name>`` on the command line).
       algorithm: a label for results.
       defaults: the settings, a nested dict of JSON values.
-      env_defaults: ``{env name: overrides}`` tuned per environment.
+      env_defaults: ``{env name: overrides}``: each env's budget (`BUDGET_KEYS`).
       build: ``build(env_name, config) -> Agent``.
       default_env: the environment of ``jwm <name>`` and of a sweep file without ``env``.
+      action_defaults: ``{"discrete" | "continuous": overrides}``, the settings of
+        every task of that action space.
+      image_defaults: overrides for image observations: the encoder.
     """
 
     name: str
@@ -122,11 +154,20 @@ class Recipe:
     env_defaults: dict
     build: Callable[[str, dict], Any]
     default_env: str
+    action_defaults: dict = dataclasses.field(default_factory=dict)
+    image_defaults: dict = dataclasses.field(default_factory=dict)
 
     def config(self, env_name: str, overrides: dict | None = None) -> dict:
-        """The defaults, the env's settings, then ``overrides`` (unknown keys are
-        errors); ``env`` is recorded in it."""
-        config = merge_config(self.defaults, self.env_defaults.get(env_name, {}), self.name)
+        """The defaults, those of the env's action space (and image encoder), the
+        env's budget, then ``overrides`` (unknown keys are errors); ``env`` is
+        recorded in it."""
+        config = self.defaults
+        if self.action_defaults or self.image_defaults:
+            actions, image = env_kind(env_name)
+            config = merge_config(config, self.action_defaults.get(actions, {}), self.name)
+            if image:
+                config = merge_config(config, self.image_defaults, self.name)
+        config = merge_config(config, self.env_defaults.get(env_name, {}), self.name)
         config = merge_config(config, overrides or {}, self.name)
         return {"env": env_name, **config}
 

@@ -26,20 +26,22 @@ DEFAULTS = {
              "capacity": None, "eval_episodes": 8, "eval_steps": None},
 }
 
-ENV_DEFAULTS = {
+# One set per action space.
+ACTION_DEFAULTS = {
     # A balanced pole scores 500 only if the cart also stays on the track, and drifting
     # off it takes hundreds of steps: gamma 0.997 (DreamerV3's) sees that far, and its
     # critic needs the larger step to learn values that long in time. With gamma 0.99,
     # critic lr 1e-4 and one update every 16 env steps the seed-mean never reached 450
-    # up to 48k env steps (dreamer_CartPole-v1_gamma0.99_48k.json).
-    "gymnax:CartPole-v1": {"learner": {"discount": 0.997, "critic_lr": 3e-4}},
+    # up to 48k env steps on CartPole (dreamer_CartPole-v1_gamma0.99_48k.json).
+    "discrete": {"learner": {"discount": 0.997, "critic_lr": 3e-4}},
     # Continuous control learns from the dynamics gradient of the actor; it needs larger
-    # steps than CartPole's REINFORCE (tuned on seed 0: -165 after 12k env steps with
-    # these, still -1,300 at 17k with the defaults and one update every 16 env steps).
-    "gymnax:Pendulum-v1": {"learner": {"actor_lr": 3e-4, "critic_lr": 3e-4},
-                           "optimizer": {"learning_rate": 1e-3},
-                           "loop": {"total_steps": 17_000, "eval_every": 1_600}},
+    # steps than REINFORCE on discrete actions (tuned on Pendulum seed 0: -165 after 12k
+    # env steps with these, still -1,300 at 17k with the defaults).
+    "continuous": {"learner": {"actor_lr": 3e-4, "critic_lr": 3e-4},
+                   "optimizer": {"learning_rate": 1e-3}},
 }
+
+ENV_DEFAULTS = {"gymnax:Pendulum-v1": {"loop": {"total_steps": 17_000, "eval_every": 1_600}}}
 
 
 def build_parts(env_name: str, config: dict):
@@ -68,4 +70,5 @@ def _build(env_name: str, config: dict):
 DREAMER = Recipe(name="dreamer",
                  algorithm="Dreamer (RSSM world model, actor-critic in imagination)",
                  defaults=DEFAULTS, env_defaults=ENV_DEFAULTS, build=_build,
+                 action_defaults=ACTION_DEFAULTS,
                  default_env="gymnax:CartPole-v1")

@@ -28,15 +28,12 @@ DEFAULTS = {
              "eval_episodes": 8, "eval_steps": None, "random_opening": 0},
 }
 
-# MinAtar: the 10 x 10 x 4 frame through an MLP (the full-resolution CNN made an update
-# of 256 sequences cost seconds on the 2-core CPU), a wider latent, 10-step targets
-# (a prefill of 16 rows per env, 128 env steps, collected as 4 phases of 40).
+# Image observations (MinAtar's 10 x 10 x 4 frame): an MLP encoder (the full-resolution
+# CNN made an update of 256 sequences cost seconds on the 2-core CPU) and a wider latent.
+IMAGE_DEFAULTS = {"model": {"representation": "mlp", "latent_size": 128, "hidden_sizes": [256]}}
+
 ENV_DEFAULTS: dict = {
-    "gymnax:Breakout-MinAtar": {
-        "model": {"representation": "mlp", "latent_size": 128, "hidden_sizes": [256]},
-        "optimizer": {"final_learning_rate": 3e-4},
-        "loop": {"total_steps": 100_160, "eval_every": 10_000, "n_step": 10,
-                 "eval_episodes": 16}},
+    "gymnax:Breakout-MinAtar": {"loop": {"total_steps": 100_120, "eval_every": 10_000}},
 }
 
 
@@ -68,4 +65,5 @@ def _build(env_name: str, config: dict):
 MUZERO = Recipe(name="muzero",
                 algorithm="MuZero (learned model, Gumbel MuZero search, self-play)",
                 defaults=DEFAULTS, env_defaults=ENV_DEFAULTS, build=_build,
+                image_defaults=IMAGE_DEFAULTS,
                 default_env="gymnax:CartPole-v1")

@@ -28,24 +28,22 @@ import os
 
 from jwm.recipes.base import deep_update, dotted
 
-__all__ = ["load_sweep_file", "recipe_factory", "sweep_file"]
+__all__ = ["load_sweep_file", "read_settings_file", "recipe_factory", "sweep_file"]
 
 KEYS = {"agent", "env", "seeds", "seed", "set", "grid", "configs", "static", "threshold",
         "name"}
 
 
-def load_sweep_file(path: str) -> dict:
-    """The file's settings, checked.
+def read_settings_file(path: str, what: str = "sweep file") -> dict:
+    """The table of settings in a TOML or YAML file (``what`` names it in errors).
 
     Raises:
-      ValueError: unreadable or unknown format, an unknown key, no agent, both or
-        neither of ``grid`` and ``configs``, an unknown recipe.
+      ValueError: an unknown extension, an unreadable or invalid file, or one that
+        does not hold a table.
     """
-    from jwm.recipes import RECIPES
-
     ext = os.path.splitext(path)[1].lower()
     if ext not in (".toml", ".yaml", ".yml"):
-        raise ValueError(f"sweep file {path!r} must end in .toml, .yaml or .yml")
+        raise ValueError(f"{what} {path!r} must end in .toml, .yaml or .yml")
     try:
         if ext == ".toml":
             try:
@@ -60,11 +58,24 @@ def load_sweep_file(path: str) -> dict:
             with open(path) as f:
                 spec = yaml.safe_load(f)
     except OSError as e:
-        raise ValueError(f"sweep file {path!r} cannot be read: {e.strerror}") from None
+        raise ValueError(f"{what} {path!r} cannot be read: {e.strerror}") from None
     except Exception as e:  # the parsers' own error types
-        raise ValueError(f"sweep file {path!r} is not valid {ext[1:].upper()}: {e}") from None
+        raise ValueError(f"{what} {path!r} is not valid {ext[1:].upper()}: {e}") from None
     if not isinstance(spec, dict):
-        raise ValueError(f"sweep file {path!r} must hold a table of settings")
+        raise ValueError(f"{what} {path!r} must hold a table of settings")
+    return spec
+
+
+def load_sweep_file(path: str) -> dict:
+    """The file's settings, checked.
+
+    Raises:
+      ValueError: unreadable or unknown format, an unknown key, no agent, both or
+        neither of ``grid`` and ``configs``, an unknown recipe.
+    """
+    from jwm.recipes import RECIPES
+
+    spec = read_settings_file(path)
     unknown = sorted(set(spec) - KEYS)
     if unknown:
         raise ValueError(f"sweep file {path!r}: unknown keys {unknown}; allowed: {sorted(KEYS)}")

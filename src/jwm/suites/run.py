@@ -1,0 +1,149 @@
+"""`run_suite`: every cell of a suite file's tier, cell by cell, each resumable from
+its checkpoints; a finished cell is never run again. Then the table and plots from
+the score files."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from jwm.suites.cell import cell_record, run_cell, run_random
+from jwm.suites.claims import claim
+from jwm.suites.spec import Suite, load_suite, tier_cells
+
+__all__ = ["SuiteRun", "run_suite", "write_table"]
+
+
+class SuiteRun(dict):
+    """What `run_suite` did: ``cells`` (each cell's record), ``skipped`` (cells that
+    do not fit their env, with the reason), ``busy`` (cells another process was
+    running), ``failed`` (``{cell: error}``: the cells that raised, run again next
+    time), ``interrupted`` and the folders."""
+
+
+def _fits(cell) -> str | None:
+    """None if the agent takes the cell's env, else why not: the TypeError of the
+    agent's own check of the spaces, run by building it (no compilation). A
+    ValueError (settings the agent refuses) is raised: a cell that cannot run as
+    written is an error, before any cell runs."""
+    from jwm.suites.cell import cell_config
+
+    try:
+        config = cell_config(cell)
+        if cell.agent in ("ppo", "sac"):
+            return None
+        from jwm.recipes import RECIPES
+
+        RECIPES[cell.agent].agent(config)
+    except TypeError as e:  # the agent's check of the env's spaces
+        return str(e).split("\n")[0]
+    return None
+
+
+def run_suite(path: str, tier: str, *, out: str, checkpoint_dir: str | None = None,
+              only: str | None = None, devices=None, checkpoint_every: int = 10,
+              progress: bool = True, table: bool = True) -> SuiteRun:
+    """Runs tier ``tier`` of the suite file at ``path``.
+
+    Score files and cell records go to ``<out>/scores``, checkpoints to
+    ``checkpoint_dir`` (default ``<out>/checkpoints``), and, with ``table``, the table
+    (``table.md``) and plots (``curves.png``, ``profiles.png``) to ``out``. Cells
+    whose env the agent does not take are skipped and listed. Random actions are
+    scored once per env (the zero of the normalised scores).
+
+    Several processes may run one tier into one ``out`` at once (on one host, or on
+    hosts sharing the folder): each claims a cell before running it and passes over
+    the cells others hold.
+
+    Args:
+      only: run just the cells whose id contains this text.
+      devices: None (the first device), or the devices each cell's seeds are sharded
+        over (e.g. ``jax.devices()``; with ``jax.distributed``, every host's).
+    """
+    suite = load_suite(path)
+    cells = tier_cells(suite, tier)
+    if only:
+        cells = [c for c in cells if only in c.id]
+    scores_dir = os.path.join(out, "scores")
+    checkpoint_dir = checkpoint_dir or os.path.join(out, "checkpoints")
+    skipped = {}
+    runnable = []
+    for cell in cells:
+        reason = None if cell_record(scores_dir, cell) else _fits(cell)
+        if reason:
+            skipped[cell.id] = reason
+        else:
+            runnable.append(cell)
+    records, interrupted = [], False
+    for env in sorted({c.env for c in runnable if c.env.split(":")[0] != "pgx"}):
+        run_random(env, seeds=max(c.seeds for c in runnable if c.env == env),
+                   seed=suite.seed + 1, suite=suite.name, scores_dir=scores_dir)
+    busy = []
+    for number, cell in enumerate(runnable, 1):
+        start = time.perf_counter()
+        with claim(os.path.join(scores_dir, cell.id + ".claim")) as mine:
+            if not mine:  # another process runs it
+                _say(progress, f"[{number}/{len(runnable)}] {cell.id}: run by another process")
+                busy.append(cell.id)
+                continue
+            _say(progress, f"[{number}/{len(runnable)}] {cell.id}")
+            try:
+                record = run_cell(cell, suite=suite.name, scores_dir=scores_dir,
+                                  checkpoint_dir=checkpoint_dir, devices=devices,
+                                  checkpoint_every=checkpoint_every, progress=progress)
+            except Exception as e:  # one failed cell stops neither the others nor the table
+                import traceback
+
+                traceback.print_exc()
+                record = {"cell": cell._asdict(), "status": "failed",
+                          "error": f"{type(e).__name__}: {e}"}
+        records.append(record)
+        _say(progress, f"[{number}/{len(runnable)}] {cell.id}: "
+                       + ("finished before" if record.get("skipped") else
+                          f"{record['status']} in {time.perf_counter() - start:.0f} s"))
+        if record["status"] == "interrupted":
+            interrupted = True
+            break
+    failed = {r["cell"]["id"]: r["error"] for r in records if r["status"] == "failed"}
+    result = SuiteRun(suite=suite.name, tier=tier, cells=records, skipped=skipped, busy=busy,
+                      failed=failed,
+                      interrupted=interrupted, scores=scores_dir, out=out)
+    if table and not interrupted:
+        result["table"] = write_table(suite, scores_dir, out, skipped=skipped)
+    return result
+
+
+def _say(show: bool, text: str) -> None:
+    if show:
+        print(f"jwm suite: {text}", file=sys.stderr, flush=True)
+
+
+def write_table(suite: Suite, scores_dir: str, out: str, *, skipped: dict | None = None,
+                reps: int | None = None) -> str:
+    """``<out>/table.md`` and its plots from the score files in ``scores_dir``;
+    returns the table's path."""
+    from jwm.atomic import write_text
+    from jwm.scores import markdown, plot_curves, plot_profiles, read_scores
+    from jwm.scores.table import REPS, normalised_scores
+
+    rows = read_scores(scores_dir)
+    reps = reps or REPS
+    text = [f"## Suite {suite.name}", "",
+            f"Generated from the score files in `{os.path.relpath(scores_dir, out)}/` by "
+            f"`jwm suite {os.path.basename(suite.path)} --table-only`. Returns are the mean "
+            "over seeds with 95% bootstrap intervals (rliable); [a, b] is the interval.", "",
+            markdown(rows, suite.tasks, reps=reps)]
+    if skipped:
+        text += ["### Cells not run", "", "| cell | why |", "|---|---|"]
+        text += [f"| {cell} | {reason} |" for cell, reason in sorted(skipped.items())]
+        text.append("")
+    if any(any(r["env"] == t.env for r in rows) for t in suite.tasks):
+        plot_curves(rows, suite.tasks, os.path.join(out, "curves.png"))
+        text += ["![learning curves](curves.png)", ""]
+    if normalised_scores(rows, suite.tasks):
+        plot_profiles(rows, suite.tasks, os.path.join(out, "profiles.png"), reps=reps)
+        text += ["![performance profiles](profiles.png)", ""]
+    path = os.path.join(out, "table.md")
+    write_text(path, "\n".join(text))
+    return path

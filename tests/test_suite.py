@@ -1,0 +1,115 @@
+"""`jwm suite`: cells resumable one by one, score files identical after a SIGKILL, a
+finished cell never re-run, the table and plots from the score files."""
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from jwm.suites import load_suite, tier_cells
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SUITE = ROOT / "experiments" / "suites" / "model_based.toml"
+JWM = [sys.executable, "-m", "jwm.cli"]
+PETS = "pets-Pendulum-v1-100"
+
+
+def _suite(out, *extra, wait=True):
+    command = JWM + ["suite", str(SUITE), "--tier", "smoke", "--out", str(out),
+                     "--checkpoint-every", "1", "--no-progress", *extra]
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    if not wait:
+        return subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout + done.stderr
+
+
+def _rows(path):
+    """The score rows, wall time aside (the one field a second session changes)."""
+    rows = [json.loads(line) for line in open(path)]
+    for row in rows:
+        row.pop("wall_time_s")
+    return rows
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("whole")
+    log = _suite(out)
+    return out, log
+
+
+def test_every_cell_of_the_smoke_tier_writes_scores_and_the_table(uninterrupted):
+    out, log = uninterrupted
+    cells = tier_cells(load_suite(SUITE), "smoke")
+    for cell in cells:
+        record = json.load(open(out / "scores" / f"{cell.id}.json"))
+        assert record["status"] == "done" and record["cell"]["id"] == cell.id
+        rows = [json.loads(line) for line in open(out / "scores" / f"{cell.id}.jsonl")]
+        assert {r["seed"] for r in rows} == set(range(cell.seeds))
+        assert all(r["schema"] == "jwm.scores/1" and r["cell"] == cell.id for r in rows)
+        assert max(r["env_steps"] for r in rows) >= cell.steps * 0.9
+    table = (out / "table.md").read_text()
+    assert "| pets | 2 |" in table and "| ppo | 2 |" in table and "random actions" in table
+    assert (out / "curves.png").stat().st_size > 10_000
+
+
+def test_a_suite_killed_mid_cell_resumes_to_the_same_score_file(uninterrupted, tmp_path):
+    whole, _ = uninterrupted
+    cell = next(c for c in tier_cells(load_suite(SUITE), "smoke") if c.id.startswith(PETS))
+    checkpoints = tmp_path / "checkpoints" / cell.id
+    process = _suite(tmp_path, "--only", "pets", wait=False)
+    deadline = time.time() + 300
+    # SIGKILL once two of the cell's five iterations are checkpointed: mid-cell.
+    while not (checkpoints / "2").exists():
+        assert process.poll() is None, process.stdout.read()
+        assert time.time() < deadline
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (tmp_path / "scores" / f"{cell.id}.json").exists()  # not finished
+    partial = _rows(tmp_path / "scores" / f"{cell.id}.jsonl")
+    assert 0 < len(partial) < 10
+    _suite(tmp_path, "--only", "pets")
+    assert _rows(tmp_path / "scores" / f"{cell.id}.jsonl") == \
+        _rows(whole / "scores" / f"{cell.id}.jsonl")
+    # A finished cell is never run again: the file stays as it is.
+    before = (tmp_path / "scores" / f"{cell.id}.jsonl").stat().st_mtime_ns
+    log = _suite(tmp_path, "--only", "pets")
+    assert "1 cells finished (1 before this run)" in log
+    assert (tmp_path / "scores" / f"{cell.id}.jsonl").stat().st_mtime_ns == before
+
+
+def test_suite_files_are_checked(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\n[tiers.smoke]\nseeds = 1\n[[tiers.smoke.cells]]\n'
+                   'agent = "pets"\nenv = "gymnax:Pendulum-v1"\nsteps = 10\nbudget = 3\n')
+    with pytest.raises(ValueError, match=r"tiers.smoke.cells\[0\]: unknown keys \['budget'\]"):
+        load_suite(bad)
+    bad.write_text('[tiers.smoke]\n[[tiers.smoke.cells]]\nagent = "nope"\nenv = "a:b"\n'
+                   'steps = 10\n')
+    with pytest.raises(ValueError, match="unknown agent 'nope'"):
+        tier_cells(load_suite(bad), "smoke")
+    with pytest.raises(ValueError, match="no tier 'cpu'"):
+        tier_cells(load_suite(bad), "cpu")
+
+
+def test_a_cell_of_other_settings_is_refused_not_overwritten(uninterrupted, tmp_path):
+    from jwm.suites import run_cell
+
+    whole, _ = uninterrupted
+    cell = next(c for c in tier_cells(load_suite(SUITE), "smoke") if c.id.startswith(PETS))
+    (tmp_path / "scores").mkdir()
+    record = json.load(open(whole / "scores" / f"{cell.id}.json"))
+    record["config_hash"] = "0" * 16
+    (tmp_path / "scores" / f"{cell.id}.json").write_text(json.dumps(record))
+    with pytest.raises(ValueError, match="other settings"):
+        run_cell(cell, suite="model_based", scores_dir=str(tmp_path / "scores"),
+                 checkpoint_dir=str(tmp_path / "ck"), progress=False)
