@@ -22,6 +22,7 @@ from jwm.scores.curves import Curve, curves, return_at
 __all__ = ["Task", "aggregate", "budget_reached", "interval", "markdown", "normalised_scores",
            "task_rows", "versus"]
 
+BASELINES = ("ppo", "sac")  # the model-free agents the others are read beside
 REPS = 2000  # bootstrap resamples; rliable's own examples use 2,000 to 50,000
 
 
@@ -270,8 +271,9 @@ def markdown(rows, tasks: list[Task], *, reps: int = REPS) -> str:
                       for k in ("iqm", "median", "mean")]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
-        for baseline in ("ppo", "sac"):
-            pairs = versus(rows, tasks, baseline)
+        for baseline in BASELINES:
+            pairs = {a: p for a, p in versus(rows, tasks, baseline).items()
+                     if a not in BASELINES}
             if not pairs:
                 continue
             lines += [f"### Beside {baseline.upper()} at equal env steps", "",

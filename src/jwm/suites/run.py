@@ -119,21 +119,44 @@ def _say(show: bool, text: str) -> None:
         print(f"jwm suite: {text}", file=sys.stderr, flush=True)
 
 
+def _finished_rows(suite: Suite, scores_dir: str) -> tuple[list, dict]:
+    """The score rows of the finished cells (those with a record) and of random
+    actions, and ``{cell: env steps so far}`` of the cells still running."""
+    from jwm.scores import read_scores
+
+    rows, unfinished = [], {}
+    for name in sorted(os.listdir(scores_dir)) if os.path.isdir(scores_dir) else []:
+        if not name.endswith(".jsonl"):
+            continue
+        stem = name[:-len(".jsonl")]
+        found = read_scores(os.path.join(scores_dir, name))
+        if stem.startswith("random-") or os.path.exists(os.path.join(scores_dir, stem + ".json")):
+            rows += found
+        elif found:
+            unfinished[stem] = max(r["env_steps"] for r in found)
+    return rows, unfinished
+
+
 def write_table(suite: Suite, scores_dir: str, out: str, *, skipped: dict | None = None,
                 reps: int | None = None) -> str:
     """``<out>/table.md`` and its plots from the score files in ``scores_dir``;
     returns the table's path."""
     from jwm.atomic import write_text
-    from jwm.scores import markdown, plot_curves, plot_profiles, read_scores
+    from jwm.scores import markdown, plot_curves, plot_profiles
     from jwm.scores.table import REPS, normalised_scores
 
-    rows = read_scores(scores_dir)
+    rows, unfinished = _finished_rows(suite, scores_dir)
     reps = reps or REPS
     text = [f"## Suite {suite.name}", "",
             f"Generated from the score files in `{os.path.relpath(scores_dir, out)}/` by "
             f"`jwm suite {os.path.basename(suite.path)} --table-only`. Returns are the mean "
             "over seeds with 95% bootstrap intervals (rliable); [a, b] is the interval.", "",
             markdown(rows, suite.tasks, reps=reps)]
+    if unfinished:
+        text += ["### Cells not finished", "", "Not in the table above until they finish.", "",
+                 "| cell | env steps so far |", "|---|---|"]
+        text += [f"| {cell} | {steps:,} |" for cell, steps in sorted(unfinished.items())]
+        text.append("")
     if skipped:
         text += ["### Cells not run", "", "| cell | why |", "|---|---|"]
         text += [f"| {cell} | {reason} |" for cell, reason in sorted(skipped.items())]
