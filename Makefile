@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(BIN)/jwm pets --env gymnax:Pendulum-v1 --seeds 2 --steps 600 --population 100 \
 		--epochs 50 --checkpoint-dir results/demo.ckpt --out results/demo_pets_Pendulum-v1.json
 	@echo "Full size (5 seeds, 2,000 env steps, population 200; 25 minutes on 2 cores):"
-	@echo "  .venv/bin/python experiments/pets.py"
+	@echo "  $(BIN)/jwm suite experiments/suites/agents.toml --tier pets --only pets-Pendulum --out results/demo_suite"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q --durations=20 tests

@@ -45,7 +45,7 @@ import jax
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from common import (blocking, check_target, device_info, dist_version,  # noqa: E402
+from common import (blocking, check_target, device_info, device_text, dist_version,  # noqa: E402
                     rewrite_markdown, time_interleaved, timed_compile, write_results)
 
 from jwm.recipes import DREAMER, MUZERO, PETS, SVG  # noqa: E402
@@ -217,8 +217,8 @@ def _fit_ratio(pets: dict) -> float:
 
 def markdown(result: dict) -> str:
     device = result["device"]
-    lines = [f"# Whole agents against their peers ({device['description']}, "
-             f"{device['cpu_count']} cores, jax {device['jax_version']})", ""]
+    lines = [f"# Whole agents against their peers ({device_text(device)}, "
+             f"jax {device['jax_version']})", ""]
     dreamer = result.get("dreamer")
     if dreamer:
         lines += ["## Dreamer against sheeprl's DreamerV3, CartPole-v1", "",

@@ -1,4 +1,5 @@
-"""What every benchmark here shares: timing statistics and a description of the device."""
+"""What every benchmark here shares: timing statistics, the device and versions a
+result records, and writing a result with its Markdown."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import numpy as np
 
 import jwm
 
-__all__ = ["blocking", "check_target", "device_info", "dist_version", "rewrite_markdown",
-           "time_interleaved", "timed_compile", "timing_stats", "write_results"]
+__all__ = ["blocking", "check_target", "device_info", "device_text", "dist_version",
+           "ratio_with_compilation", "rewrite_markdown", "time_interleaved", "timed_compile",
+           "timing_stats", "write_results"]
 
 
 def timing_stats(samples_s) -> dict:
@@ -40,12 +42,14 @@ def dist_version(name):
 
 
 def device_info(*packages: str) -> dict:
-    """The machine, JAX, and the versions of ``packages`` (the peers benchmarked)."""
-    dev = jax.devices()[0]
+    """The device as `jwm.device.device_name` names it (``description``), its platform
+    and count, the host, and the versions of JAX, jwm and ``packages`` (the peers
+    benchmarked)."""
+    from jwm.device import device_name
+
     info = {
-        "platform": dev.platform,
-        "device_kind": dev.device_kind,
-        "description": f"{dev.platform}:{dev.device_kind}",
+        "description": device_name(),
+        "platform": jax.devices()[0].platform,
         "num_devices": jax.device_count(),
         "cpu_count": os.cpu_count(),
         "machine": platform.machine(),
@@ -59,6 +63,16 @@ def device_info(*packages: str) -> dict:
     }
     info.update({f"{name}_version": dist_version(name) for name in packages})
     return info
+
+
+def device_text(device: dict) -> str:
+    """A result's device in `jwm.device.device_name`'s words. Results written before
+    `device_info` used it hold the platform and the device kind apart
+    (``device_kind``, with ``description`` ``"<platform>:<kind>"``); they are worded
+    the same way from those fields."""
+    if "device_kind" in device:
+        return f"{device['platform']}: {device['device_kind']}, {device['cpu_count']} cores"
+    return device["description"]
 
 
 def write_results(out_dir, name: str, result: dict, markdown: str) -> None:
@@ -75,12 +89,26 @@ def write_results(out_dir, name: str, result: dict, markdown: str) -> None:
     print(markdown)
 
 
-def rewrite_markdown(out_dir, name: str, markdown) -> None:
-    """Rewrites ``<name>.md`` from ``<name>.json`` with ``markdown(result)``: a table's
-    layout can change without timing anything again."""
+def rewrite_markdown(out_dir, name: str, markdown) -> str:
+    """Rewrites ``<name>.md`` from ``<name>.json`` with ``markdown(result)`` (the JSON is
+    left as it is): a table's layout can change without timing anything again.
+    Returns the Markdown."""
+    from jwm.atomic import write_text
+
     with open(os.path.join(out_dir, f"{name}.json")) as f:
-        result = json.load(f)
-    write_results(out_dir, name, result, markdown(result))
+        text = markdown(json.load(f))
+    write_text(os.path.join(out_dir, f"{name}.md"), text)
+    return text
+
+
+def ratio_with_compilation(entry: dict, batch: dict) -> float:
+    """`sweep.py`'s gain of a sweep: how many times faster ``batch["runs"]`` runs are as
+    one program, its compilation included, than as a Python loop that compiles and
+    executes each run on its own (``alone_compile_s + alone_s`` per run, from the
+    sweep result's ``entry`` of one agent). Here, not in sweep.py, because importing
+    sweep.py forces host devices on JAX."""
+    alone_total = entry["alone_s"] + entry["alone_compile_s"]
+    return batch["runs"] * alone_total / (batch["one_program_s"] + batch["compile_s"])
 
 
 def check_target(value, op: str, target: float) -> dict:

@@ -56,7 +56,7 @@ import numpy as np
 import optax
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (blocking, device_info, rewrite_markdown, time_interleaved,  # noqa: E402
+from common import (blocking, device_info, device_text, rewrite_markdown, time_interleaved,  # noqa: E402
                     write_results)
 
 from baseline import baseline_package  # noqa: E402
@@ -315,8 +315,8 @@ def markdown(result) -> str:
     if baseline:
         header += f" baseline {baseline} median (ms) | baseline / now |"
         rule += "---:|---:|"
-    lines = [f"# Dreamer update, part by part{tag} ({result['device']['description']}, "
-             f"{result['device']['cpu_count']} cores, jax {result['device']['jax_version']})", "",
+    lines = [f"# Dreamer update, part by part{tag} ({device_text(result['device'])}, "
+             f"jax {result['device']['jax_version']})", "",
              "CartPole-v1, the recipe's sizes; medians of "
              f"{rows['update']['repeats']} timed calls after compilation, round-robin"
              + (f", the baseline revision {baseline} in the same schedule on the same inputs"

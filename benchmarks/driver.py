@@ -34,7 +34,8 @@ import jax
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import check_target, device_info, time_interleaved, write_results  # noqa: E402
+from common import (check_target, device_info, device_text, time_interleaved,  # noqa: E402
+                    rewrite_markdown, write_results)
 
 from jwm.recipes import DREAMER, PETS  # noqa: E402
 from jwm.training import train  # noqa: E402
@@ -98,25 +99,16 @@ def measure(agent, iterations: int, repeats: int) -> dict:
             "config": {k: v for k, v in agent.config.items() if k != "recipe"}}
 
 
-def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--iterations", type=int, default=10)
-    parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--pets-steps", type=int, default=50)
-    parser.add_argument("--dreamer-eval-every", type=int, default=200)
-    parser.add_argument("--only", default=None, help="'PETS' or 'Dreamer'")
-    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
-    args = parser.parse_args(argv)
-    results = {}
-    for name, agent in _agents(args.iterations, args.pets_steps,
-                               args.dreamer_eval_every).items():
-        if args.only and not name.startswith(args.only):
-            continue
-        print(f"{name}: {args.iterations} iterations x {args.repeats} repeats", flush=True)
-        results[name] = measure(agent, args.iterations, args.repeats)
+def markdown(record: dict) -> str:
+    """The table of a result: each agent's wall time under `agent.run` and under
+    `jwm.train` (medians of ``repeats``), their ratio against the target, and the
+    checkpoint's size and save times."""
+    results, target = record["results"], record["target_train_over_run"]
+    repeats = {r["times_ms"]["jwm.train"]["repeats"] for r in results.values()}
     lines = ["# `jwm.train` against `agent.run`, same run", "",
              f"Checkpoints every 10 iterations; times after compilation, median of "
-             f"{args.repeats}, interleaved. Target: train / run <= {TARGET}.", "",
+             f"{', '.join(map(str, sorted(repeats)))}, interleaved. Target: train / run <= "
+             f"{target}.", "",
              "| agent | iterations | agent.run (s) | jwm.train (s) | train / run | met | "
              "checkpoint size | save: blocking / total (ms) |",
              "|---|---:|---:|---:|---:|:---:|---:|---:|"]
@@ -126,11 +118,35 @@ def main(argv=None) -> dict:
             f"| {r['times_ms']['jwm.train']['median_ms'] / 1e3:.2f} | {r['train_over_run']:.3f} "
             f"| {'yes' if r['target']['pass'] else 'no'} | {r['checkpoint_bytes'] / 2**20:.2f} MiB "
             f"| {r['save_blocking_ms']:.0f} / {r['save_total_ms']:.0f} |")
-    info = device_info("orbax-checkpoint")
-    lines += ["", f"Device: {info['description']}, {info['cpu_count']} cores; jax {jax.__version__}; "
+    info = record["device"]
+    lines += ["", f"Device: {device_text(info)}; jax {info['jax_version']}; "
               f"orbax-checkpoint {info['orbax-checkpoint_version']}."]
-    record = {"device": info, "results": results, "target_train_over_run": TARGET}
-    write_results(args.out, "driver", record, "\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--pets-steps", type=int, default=50)
+    parser.add_argument("--dreamer-eval-every", type=int, default=200)
+    parser.add_argument("--only", default=None, help="'PETS' or 'Dreamer'")
+    parser.add_argument("--markdown-only", action="store_true",
+                        help="rewrite driver.md from driver.json (no timing)")
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    args = parser.parse_args(argv)
+    if args.markdown_only:
+        return rewrite_markdown(args.out, "driver", markdown)
+    results = {}
+    for name, agent in _agents(args.iterations, args.pets_steps,
+                               args.dreamer_eval_every).items():
+        if args.only and not name.startswith(args.only):
+            continue
+        print(f"{name}: {args.iterations} iterations x {args.repeats} repeats", flush=True)
+        results[name] = measure(agent, args.iterations, args.repeats)
+    record = {"device": device_info("orbax-checkpoint"), "results": results,
+              "target_train_over_run": TARGET}
+    write_results(args.out, "driver", record, markdown(record))
     return record
 
 

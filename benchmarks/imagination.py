@@ -8,7 +8,7 @@ flows through every GRU step). Throughput is ``B * H`` imagined steps per second
 
 Sizes (deter / hidden / stoch x classes / units):
 
-* ``jwm default``  -- what ``experiments/dreamer.py`` trains with on a CPU: 128 / 64 / 16x4 / 64
+* ``jwm default``  -- what the Dreamer recipe trains with on a CPU: 128 / 64 / 16x4 / 64
 * ``size1m``       -- DreamerV3's smallest preset: 512 / 64 / 32x4 / 64 (8 GRU blocks)
 * ``size12m``      -- DreamerV3's 12M preset: 2048 / 256 / 32x16 / 256 (8 GRU blocks)
 
@@ -28,7 +28,8 @@ import sys
 import jax
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import blocking, device_info, time_interleaved, write_results  # noqa: E402
+from common import (blocking, device_info, device_text, rewrite_markdown,  # noqa: E402
+                    time_interleaved, write_results)
 
 import jwm  # noqa: E402
 from jwm.imagination import actor_critic, imagine, lambda_returns  # noqa: E402
@@ -62,14 +63,35 @@ def imagination_step(size: dict, starts: int, horizon: int):
     return step, state.actor, sum(x.size for x in jax.tree.leaves(params))
 
 
+def markdown(result: dict) -> str:
+    """The table of a result: per model size its widths, parameter count, the median
+    time of one imagination step with gradients and the imagined steps per second."""
+    load_start, load_end = result["loadavg_start"], result["loadavg_end"]
+    lines = [f"# Imagined latent steps per second, with gradients ({result['starts']} starts x "
+             f"{result['horizon']} steps)", "",
+             f"Device: {device_text(result['device'])}; load {load_start[0]:.1f} -> "
+             f"{load_end[0]:.1f}.", "",
+             "| size | deter | hidden | stoch x classes | model params | median ms | "
+             "imagined steps/s |", "|---|---:|---:|---|---:|---:|---:|"]
+    for name, r in result["rows"].items():
+        lines.append(f"| {name} | {r['deter']} | {r['hidden']} | {r['stoch']}x{r['classes']} | "
+                     f"{r['model_params']:,} | {r['median_ms']:.1f} | "
+                     f"{r['imagined_steps_per_s']:,.0f} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--starts", type=int, default=1024)
     parser.add_argument("--horizon", type=int, default=15)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--sizes", nargs="*", default=list(SIZES))
+    parser.add_argument("--markdown-only", action="store_true",
+                        help="rewrite imagination.md from imagination.json (no timing)")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     args = parser.parse_args(argv)
+    if args.markdown_only:
+        return rewrite_markdown(args.out, "imagination", markdown)
 
     fns, params = {}, {}
     for name in args.sizes:
@@ -86,17 +108,7 @@ def main(argv=None):
     result = {"benchmark": "imagination", "starts": args.starts, "horizon": args.horizon,
               "rows": rows, "device": device_info(), "loadavg_start": load_start,
               "loadavg_end": load_end}
-    lines = [f"# Imagined latent steps per second, with gradients ({args.starts} starts x "
-             f"{args.horizon} steps)", "",
-             f"Device: {result['device']['description']}, {result['device']['cpu_count']} "
-             f"cores; load {load_start[0]:.1f} -> {load_end[0]:.1f}.", "",
-             "| size | deter | hidden | stoch x classes | model params | median ms | "
-             "imagined steps/s |", "|---|---:|---:|---|---:|---:|---:|"]
-    for name, r in rows.items():
-        lines.append(f"| {name} | {r['deter']} | {r['hidden']} | {r['stoch']}x{r['classes']} | "
-                     f"{r['model_params']:,} | {r['median_ms']:.1f} | "
-                     f"{r['imagined_steps_per_s']:,.0f} |")
-    write_results(args.out, "imagination", result, "\n".join(lines) + "\n")
+    write_results(args.out, "imagination", result, markdown(result))
     return result
 
 

@@ -68,7 +68,7 @@ from tqdm import tqdm
 
 import jwm
 import mctx
-from common import check_target, device_info, timing_stats, write_results
+from common import check_target, device_info, device_text, timing_stats, write_results
 
 NUM_ACTIONS = 8
 NUM_STATES = 64
@@ -424,6 +424,20 @@ def depth_growth(diag_cells: list) -> dict:
     return out
 
 
+def cell_ratio_range(result: dict) -> tuple:
+    """The smallest and largest mctx time / jwm time over the cells of a result (above
+    1: jwm is faster)."""
+    values = [c["mctx_over_jwm"] for c in result["cells"]]
+    return min(values), max(values)
+
+
+def single_cell_target(result: dict):
+    """The target set for one cell: ``(batch, simulations, rule, {"value", "target",
+    "pass"})``, or None in a result without it."""
+    head = result["ratios"].get("mctx_over_jwm_batch64_sims256_puct")
+    return (64, 256, "PUCT", head) if head else None
+
+
 def markdown(result: dict) -> str:
     dev, cfg = result["device"], result["config"]
     ratios = result["ratios"]
@@ -434,8 +448,8 @@ def markdown(result: dict) -> str:
         f"states; one jitted search call over a batch of roots. PUCT: Dirichlet fraction "
         f"{cfg['puct']['dirichlet_fraction']}, temperature {cfg['puct']['temperature']}. "
         f"Gumbel: gumbel_scale {cfg['gumbel']['gumbel_scale']}, max considered "
-        f"{cfg['gumbel']['max_num_considered_actions']}. Device: {dev['description']}, "
-        f"{dev['cpu_count']} CPUs, jax {dev['jax_version']}, mctx {dev['mctx_version']}. "
+        f"{cfg['gumbel']['max_num_considered_actions']}. Device: {device_text(dev)}, "
+        f"jax {dev['jax_version']}, mctx {dev['mctx_version']}. "
         f"Load average {result['load_average']['start'][0]:.1f} at start, "
         f"{result['load_average']['end'][0]:.1f} at end. {result['timestamp']}.",
         "",
@@ -452,10 +466,10 @@ def markdown(result: dict) -> str:
             f"{c['jwm']['min_ms']:.3f} / {c['jwm']['p90_ms']:.3f} | {c['jwm']['repeats']} | "
             f"{c['compile_s']['mctx']:.1f} / {c['compile_s']['jwm']:.1f} |")
     lines += ["", "| check | value | target | pass |", "|---|---:|---:|:---:|"]
-    h = ratios.get("mctx_over_jwm_batch64_sims256_puct")
-    if h:
-        lines.append(f"| mctx/jwm, batch 64 x 256 sims, PUCT | {h['value']:.2f} | {h['target']} | "
-                     f"{'yes' if h['pass'] else 'NO'} |")
+    if single_cell_target(result):
+        batch, sims, rule, h = single_cell_target(result)
+        lines.append(f"| mctx/jwm, batch {batch} x {sims} sims, {rule} | {h['value']:.2f} | "
+                     f"{h['target']} | {'yes' if h['pass'] else 'NO'} |")
     for name, r in ratios["jwm_sims256_over_sims64"].items():
         lines.append(f"| jwm time(256)/time(64), {name} (mctx: {r['mctx_sims256_over_sims64']:.2f}) "
                      f"| {r['value']:.2f} | {r['target']} | {'yes' if r['pass'] else 'NO'} |")

@@ -43,8 +43,8 @@ jwm's time into self-play per env step and time per update (LightZero's split is
 read from its timed calls).
 
 Wall time to 475: read from ``--experiment`` (``experiments/results/
-muzero_CartPole-v1.json``, jwm's 3-seed run of the recipe, written by
-``experiments/muzero.py``) when present: the env steps N at which the seed-mean
+muzero_CartPole-v1.json``, jwm's 3-seed run of the recipe, which the ``muzero`` tier
+of ``experiments/suites/agents.toml`` re-runs) when present: the env steps N at which the seed-mean
 evaluation return first reaches 475, jwm's wall time to N (that run's, pro rata), and
 N divided by each measured LightZero throughput: the time LightZero would take to
 collect as many env steps, a lower bound on its time to 475 only if it needs at least
@@ -86,7 +86,7 @@ import jax
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import check_target, device_info, write_results  # noqa: E402
+from common import check_target, device_info, device_text, write_results  # noqa: E402
 
 from jwm.recipes import MUZERO  # noqa: E402
 
@@ -348,11 +348,11 @@ def _comparisons(jwm_runs: dict, lightzero: dict) -> list:
     return rows
 
 
-def _markdown(record: dict) -> str:
+def markdown(record: dict) -> str:
     jwm_runs, lz = record["jwm"], record["lightzero"]
     info, args = record["device"], record["args"]
     lines = ["# MuZero training throughput on CartPole-v1: jwm vs LightZero", "",
-             f"{record['date']}. Device: {info['description']}, {info['cpu_count']} cores, "
+             f"{record['date']}. Device: {device_text(info)}, "
              f"jax {info['jax_version']}; LightZero {record.get('lightzero_version')}, torch "
              f"{record.get('torch_version')}. Load average (1/5/15 min) at start "
              f"{record['load_start']}, at end {record['load_end']} (the machine is shared "
@@ -616,7 +616,7 @@ def main(argv=None) -> dict:
         "wall_time": _wall_time(args.experiment, jwm_runs, lightzero),
     }
     record["command"] = record["command"].strip()
-    write_results(args.out, args.name, record, _markdown(record))
+    write_results(args.out, args.name, record, markdown(record))
     return record
 
 

@@ -59,8 +59,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import jwm
-from common import (blocking, check_target, device_info, time_interleaved, timed_compile,
-                    timing_stats, write_results)
+from common import (blocking, check_target, device_info, device_text, time_interleaved,
+                    timed_compile, timing_stats, write_results)
 from jwm.planners.objective import population_returns
 
 ENV_NAME = "gymnax:Pendulum-v1"
@@ -522,8 +522,8 @@ def markdown(result: dict) -> str:
         f"Pendulum-sized (obs {OBS_DIM}, action {ACTION_DIM}); CEM population {POPULATION}, "
         f"horizon {HORIZON}, {ITERATIONS} iterations, elite ratio {ELITE_RATIO}, alpha "
         f"{ALPHA}; ensemble of {ENSEMBLE} probabilistic SiLU MLPs, {PARTICLES} particles "
-        f"TS-inf, learned reward, no termination. Device: {dev['description']}, "
-        f"{dev['cpu_count']} CPUs, jax {dev['jax_version']}, torch {dev.get('torch_version')} "
+        f"TS-inf, learned reward, no termination. Device: {device_text(dev)}, "
+        f"jax {dev['jax_version']}, torch {dev.get('torch_version')} "
         f"({plan['torch_num_threads']} threads), mbrl {dev.get('mbrl_version')}. "
         f"Load average {result['loadavg_start'][0]:.2f} at start, "
         f"{result['loadavg_end'][0]:.2f} at end. {result['timestamp']}.",

@@ -50,7 +50,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import jwm
-from common import blocking, check_target, device_info, time_interleaved, write_results
+from common import (blocking, check_target, device_info, device_text, time_interleaved,
+                    write_results)
 from evosax.algorithms import SimpleES
 from jwm.planners.gradient import gradient
 from jwm.planners.icem import icem, icem_schedule
@@ -373,7 +374,7 @@ def markdown(result: dict) -> str:
         "",
         f"{result['config']['env']}, true model, population {POPULATION}, horizon "
         f"{HORIZON}, {ITERATIONS} iterations, {NUM_ELITES} elites; one planning step. "
-        f"Device: {dev['description']}, {dev['cpu_count']} CPUs, jax {dev['jax_version']}. "
+        f"Device: {device_text(dev)}, jax {dev['jax_version']}. "
         f"{result['timestamp']}.",
         "",
         "| method | median ms | min ms | p90 ms | repeats | ratio vs jwm |",

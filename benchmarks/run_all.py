@@ -16,6 +16,7 @@ reason; a benchmark that fails is listed with the end of its output, and the oth
 still run.
 
     python benchmarks/run_all.py [--full] [--only NAME ...] [--timeout 900]
+    python benchmarks/run_all.py --full --markdown-only   # each .md again from its .json
     make bench            # quick
     make bench FULL=1     # full
 """
@@ -89,7 +90,7 @@ def _targets(tree, path=()):
 
 
 def _device() -> dict:
-    """`common.device_info`, and on an accelerator its memory."""
+    """`common.device_info`, and on an accelerator its memory limit."""
     import jax
     from common import device_info
 
@@ -157,11 +158,14 @@ def _result_files(out_dir: str, since: float):
 
 
 def summary_markdown(summary: dict) -> str:
+    from common import device_text
+
     device = summary["device"]
-    memory = (f", {device['memory_limit_gib']:.0f} GiB" if "memory_limit_gib" in device else "")
+    count = device["num_devices"]
+    memory = (f" of {device['memory_limit_gib']:.0f} GiB" if "memory_limit_gib" in device else "")
     lines = [f"# Benchmarks ({summary['mode']} mode)", "",
-             f"Device: {device['platform']}:{device['device_kind']} × {device['num_devices']}"
-             f"{memory}; {device['cpu_count']} CPU cores; jax {device['jax_version']}; "
+             f"Device: {device_text(device)}; {count} device{'s' if count > 1 else ''}{memory}; "
+             f"jax {device['jax_version']}; "
              f"{summary['date']}; {summary['seconds']:.0f} s in all.", "",
              "| benchmark | status | seconds | target | value | met |",
              "|---|---|---:|---|---:|:---:|"]
@@ -193,6 +197,26 @@ def summary_markdown(summary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def rewrite_all_markdown(out_dir: str) -> list:
+    """Rewrites the Markdown of every result in ``out_dir`` from its JSON, each with its
+    benchmark's own ``markdown(result)`` (the summary's with `summary_markdown`);
+    nothing is timed. Returns the Markdown files written."""
+    import importlib
+
+    from common import rewrite_markdown
+
+    written = []
+    for name, (script, _, _) in BENCHMARKS.items():
+        if os.path.exists(os.path.join(out_dir, f"{name}.json")):
+            module = importlib.import_module(script[:-len(".py")])
+            rewrite_markdown(out_dir, name, module.markdown)
+            written.append(os.path.join(out_dir, f"{name}.md"))
+    if os.path.exists(os.path.join(out_dir, "summary.json")):
+        rewrite_markdown(out_dir, "summary", summary_markdown)
+        written.append(os.path.join(out_dir, "summary.md"))
+    return written
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--full", action="store_true", help="each benchmark's own defaults")
@@ -200,8 +224,14 @@ def main(argv=None):
     parser.add_argument("--timeout", type=float, default=None,
                         help="seconds per benchmark (default 900 quick, 7200 full)")
     parser.add_argument("--out", default=None, help="default benchmarks/results[/quick]")
+    parser.add_argument("--markdown-only", action="store_true",
+                        help="rewrite each result's .md from its .json (no timing)")
     args = parser.parse_args(argv)
     out_dir = args.out or os.path.join(HERE, "results", "" if args.full else "quick")
+    if args.markdown_only:
+        for path in rewrite_all_markdown(out_dir):
+            print(f"wrote {os.path.relpath(path, ROOT)}")
+        return 0
     os.makedirs(out_dir, exist_ok=True)
     timeout = args.timeout or (7200.0 if args.full else 900.0)
     names = args.only or list(BENCHMARKS)

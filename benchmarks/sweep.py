@@ -50,7 +50,8 @@ import numpy as np  # noqa: E402
 from jax.sharding import Mesh  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import device_info, rewrite_markdown, timed_compile, write_results  # noqa: E402
+from common import (device_info, device_text, ratio_with_compilation,  # noqa: E402
+                    rewrite_markdown, timed_compile, write_results)
 
 from jwm.recipes import DREAMER, PETS  # noqa: E402
 from jwm.sweeps.files import recipe_factory  # noqa: E402
@@ -121,14 +122,13 @@ def bench_agent(agent_name, run_counts):
 def markdown(result):
     """The tables; the with-compilation columns are derived here from the timings, so
     the file can be rewritten from the JSON alone (``--markdown-only``)."""
-    lines = [f"# Sweep throughput ({result['device']['description']}, "
-             f"{result['device']['cpu_count']} cores, jax {result['device']['jax_version']})",
+    lines = [f"# Sweep throughput ({device_text(result['device'])}, "
+             f"jax {result['device']['jax_version']})",
              "",
              "Execution: every run's program compiled beforehand. With compilation: a Python "
              "loop over concrete values builds and compiles each run's program anew (a "
              "closed-over float is a constant), where the sweep compiles one.", ""]
     for entry in result["agents"]:
-        alone_total = entry["alone_s"] + entry["alone_compile_s"]
         lines += [f"## {entry['agent']} on {entry['env']} (traced: {entry['traced']})", "",
                   f"One run alone: {entry['alone_s']:.3f} s to execute, "
                   f"{entry['alone_compile_s']:.1f} s to compile.", "",
@@ -137,7 +137,7 @@ def markdown(result):
                   "ratio with compilation |",
                   "|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in entry["batch"]:
-            with_compile = r["runs"] * alone_total / (r["one_program_s"] + r["compile_s"])
+            with_compile = ratio_with_compilation(entry, r)
             lines.append(f"| {r['runs']} | {r['one_program_s']:.2f} | "
                          f"{r['one_after_another_s']:.2f} | "
                          f"{r['runs_per_hour_one_program']:,.0f} | "

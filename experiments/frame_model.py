@@ -13,7 +13,8 @@
    of random play. (c) A PNG of the error curves and a strip of real and predicted
    frames (channels as colours).
 
-Writes ``experiments/results/frame_model_<env>.json`` and ``.png``.
+Writes ``experiments/results/frame_model_<env>.json``, its Markdown (`markdown`) and
+``.png``.
 
     python experiments/frame_model.py                        # Breakout-MinAtar, ~10 min, 2 cores
     python experiments/frame_model.py --env gymnax:Asterix-MinAtar
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import sys
 import time
 
 import jax
@@ -39,8 +41,10 @@ import jwm.eval
 from jwm.agents import demonstrations, planner_policy, stateless_policy
 from jwm.models.frame_model import frame_model
 from jwm.models.frame_train import episode_clips, fit_frame_model
-from jwm.atomic import write_json
 from jwm.device import device_name
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # results_io, beside this file
+from results_io import num, pct, table, write_result  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 TASKS = {0: "random", 1: "planner_then_random"}
@@ -324,6 +328,32 @@ def args_summary(record):
             f"{record['data']['train_clips']} clips")
 
 
+def markdown(record: dict) -> str:
+    """The model's size and training, its open-loop prediction error k steps ahead on
+    held-out frames beside copying the current frame (``prediction``), and the return
+    of planning on each model (``planning``)."""
+    c, pc = record["config"], record.get("planner_config", {})
+    out = [f"**{record['env']}**: {record['algorithm']}; {num(record['num_parameters'])} "
+           f"parameters, {num(c['train_steps'])} training steps on clips of "
+           f"{c['clip_length']} frames."]
+    rows = []
+    for subset in ("all", "random", "planner"):
+        d = record["prediction"].get(subset)
+        n = len(d["model_pixel_error"]) if d else 0
+        for k in sorted({1, 5, 10, n} & set(range(1, n + 1))):
+            rows.append([subset, k, pct(d["model_pixel_error"][k - 1], 2),
+                         pct(d["copy_pixel_error"][k - 1], 2), pct(d["model_exact_frame"][k - 1])])
+    out += ["", "Open-loop prediction of held-out frames, k steps ahead:", "",
+            table(["data", "k", "model pixel error", "copy-current-frame pixel error",
+                   "model exact frames"], rows)]
+    rows = [[name, num(d.get("mean"), 2), len(d.get("returns", []))]
+            for name, d in record["planning"].items()]
+    out += ["", f"Planning with {pc.get('planner', 'the planner')} "
+            f"({pc.get('num_simulations')} simulations) on each model:", "",
+            table(["model", "mean return", "episodes"], rows)]
+    return "\n".join(out) + "\n"
+
+
 def main(argv=None):
     args = parse(argv)
     os.makedirs(RESULTS, exist_ok=True)
@@ -419,7 +449,7 @@ def main(argv=None):
         "device": device_name(), "jax": jax.__version__,
     }
     real, pred = strip_example(model, params, held, horizon)
-    write_json(os.path.join(RESULTS, f"frame_model_{name}.json"), record)
+    write_result(os.path.join(RESULTS, f"frame_model_{name}.json"), record, markdown)
     plot(record, real, pred, os.path.join(RESULTS, f"frame_model_{name}.png"))
     tqdm.write(f"wrote {os.path.join(RESULTS, f'frame_model_{name}.json')} "
                f"({record['wall_time_s']['total']:.0f} s)")

@@ -17,7 +17,7 @@ and from hanging down, where gradients meet local optima.
     python experiments/gradient_planner.py                 # defaults: a few minutes on 2 CPU cores
     python experiments/gradient_planner.py --seeds 8 --hanging-seeds 16
 
-Writes experiments/results/gradient_planner.json and .png.
+Writes experiments/results/gradient_planner.json, its Markdown (`markdown`) and .png.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import sys
 import time
 
 import jax
@@ -37,10 +38,48 @@ from jwm.eval.lqr import DOUBLE_INTEGRATOR, lqr_optimum
 from jwm.eval.lqr import lqr_model as linear_quadratic
 from jwm.planners.cem_gd import cem_gd
 from jwm.planners.gradient import gradient
-from jwm.atomic import write_json
 from jwm.spaces import Box
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # results_io, beside this file
+from results_io import num, pct, table, write_result  # noqa: E402
+
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+
+def _label(key: str) -> str:
+    if key.startswith("gradient_r"):
+        return key.replace("gradient_r", "gradient, ") + " restart(s)"
+    return {"cem": "CEM", "cem_gd": "CEM-GD (gradient-refined elites)"}.get(key, key)
+
+
+def markdown(result: dict) -> str:
+    """The LQR check (worst first-action error and return gap per planner, ``lqr``),
+    then per planner on Pendulum its return from random starts, how often it holds the
+    pendulum upright from hanging, and its time per plan (``pendulum``)."""
+    by = {}
+    for row in result["lqr"]:
+        by.setdefault(row["planner"], []).append(row)
+    lqr = [f"{pl}: first action within {max(x['first_action_abs_error'] for x in rows):.1e}, "
+           f"return gap within {max(abs(x['return_relative_gap']) for x in rows):.1e} (relative)"
+           for pl, rows in by.items()]
+    rows = []
+    hanging = result["pendulum"]["hanging_start"]
+    for key, d in result["pendulum"]["random_start"].items():
+        h = hanging.get(key, {})
+        upright = pct(h.get("swing_up_rate"), 0)
+        if h.get("median_steps_to_stay_upright") is not None:
+            upright += f", from step {num(h['median_steps_to_stay_upright'])} (median)"
+        rows.append([_label(key), f"{num(d['return']['mean'])} ± {num(d['return']['se'])}",
+                     upright, num(d.get("plan_ms"), 2)])
+    return "\n".join([
+        "Gradient shooting (`jwm.planners.gradient`: Adam through `model.step`, projected to "
+        "the bounds, vmapped restarts) against a Riccati recursion on linear models "
+        f"({len(result['lqr'])} cases, worst case): " + "; ".join(lqr) + ".", "",
+        "On Pendulum with the true model:", "",
+        table(["planner", "return from random starts (± s.e.)",
+               "hanging start: upright at the end", "ms per plan"], rows,
+              ["---", "---:", "---", "---:"])]) + "\n"
+
 
 # LQR: the double integrator of jwm.eval.lqr, as in tests/test_gradient_planner.py.
 LQR_STARTS = [(0.3, -0.2), (-0.5, 0.4), (0.4, 0.3), (-0.2, -0.5), (0.6, -0.6), (0.8, 0.0)]
@@ -267,7 +306,7 @@ def main(argv=None) -> dict:
                    f"{row['median_steps_to_stay_upright']})"
                    + (f"  plan {row['plan_ms']:.2f} ms/step" if "plan_ms" in row else ""))
     result["wall_time_s"] = time.perf_counter() - start_all
-    write_json(args.out, result)
+    write_result(args.out, result, markdown)
     png = os.path.splitext(args.out)[0] + ".png"
     plot(result, png)
     print(f"wrote {args.out} and {png} ({result['wall_time_s']:.0f} s)")

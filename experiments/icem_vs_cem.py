@@ -18,13 +18,14 @@ compiling and running.
     python experiments/icem_vs_cem.py --seeds 4 --skip-brax
     python experiments/icem_vs_cem.py --population 200 --fractions 1 0.5 0.25 0.125
 
-Writes experiments/results/icem_vs_cem.json and .png.
+Writes experiments/results/icem_vs_cem.json, its Markdown (`markdown`) and .png.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 
 import jax
@@ -33,10 +34,44 @@ from tqdm.auto import tqdm
 
 import jwm
 from jwm.planners.icem import icem, icem_schedule
-from jwm.atomic import write_json
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # results_io, beside this file
+from results_io import num, table, write_result  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 ELITE_FRAC = 0.1
+
+
+PLANNERS = {"cem": "CEM", "icem_beta2": "iCEM, β = 2", "icem_beta0": "iCEM, β = 0"}
+
+
+def _cell(d) -> str:
+    """A planner's mean return and, for iCEM, its paired difference from CEM."""
+    if d is None:
+        return "–"
+    text = num(d["return"]["mean"])
+    if "minus_cem_paired" in d:
+        mp = d["minus_cem_paired"]
+        text += f" ({'+' if mp['mean'] >= 0 else ''}{num(mp['mean'])} ± {num(mp['se'])})"
+    return text
+
+
+def markdown(result: dict) -> str:
+    """Per task and fraction of CEM's budget, each planner's mean return over seeds and
+    iCEM minus CEM paired by seed (fields ``envs.*.fractions``)."""
+    rows = []
+    for env in result["envs"].values():
+        for i, fr in enumerate(env["fractions"]):
+            task = f"{env['env']} (horizon {env['horizon']})" if i == 0 else ""
+            cem_seq = (fr.get("cem") or {}).get("sequences_per_step", fr["budget"])
+            rows.append([task, f"{num(fr['fraction'], 2)}× ({cem_seq})"]
+                        + [_cell(fr.get(p)) for p in PLANNERS])
+    return "\n".join([
+        "iCEM (`jwm.planners.icem`: coloured noise along the horizon, elites kept and "
+        "shifted, a shrinking population) against CEM with the true model, at equal "
+        f"sequences scored per step, {result['seeds']} seeds. In brackets: iCEM minus CEM, "
+        "paired by seed (± standard error).", "",
+        table(["task", "budget (CEM's sequences per step)"] + list(PLANNERS.values()), rows)]) + "\n"
 
 
 def cem_sequences(population: int, iterations: int) -> int:
@@ -216,7 +251,7 @@ def main(argv=None) -> dict:
                       f"{row[name]['minus_cem_paired']['se']:.2f}"))
     result["wall_time_s"] = time.perf_counter() - start_all
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    write_json(args.out, result)
+    write_result(args.out, result, markdown)
     png = os.path.splitext(args.out)[0] + ".png"
     plot(result, png)
     print(f"wrote {args.out} and {png} ({result['wall_time_s']:.0f} s)")

@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import argparse
 import glob
-import importlib.util
 import json
 import os
+import sys
 
 import numpy as np
 
 from jwm.atomic import write_json
 from jwm.curves import steps_to_threshold
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # results_io, beside this file
+from results_io import write_result  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 # Thresholds of the comparison, and the budget Dreamer aims to reach them in.
@@ -199,6 +202,19 @@ def markdown(comparison: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def fewer_steps_than_ppo(comparison: dict, env: str):
+    """PPO's row on ``env`` and, for each model-based row in file order, how many times
+    fewer env steps than PPO it needs to first reach the threshold (rows that never
+    reach it are left out; without a PPO row that reaches it, ``(None, [])``)."""
+    reached = {r["name"]: r for r in comparison["rows"]
+               if r["env"] == env and r.get("mean_steps")}
+    ppo = reached.get("PPO")
+    if not ppo:
+        return None, []
+    return ppo, [(name, ppo["mean_steps"] / r["mean_steps"]) for name, r in reached.items()
+                 if r["kind"] == "model-based"]
+
+
 def plot(comparison: dict, path: str) -> None:
     """One panel per env: each measured row's seed-mean curve against env steps (log
     axis; the evaluation at step 0 cannot be drawn on it), the threshold dashed."""
@@ -237,29 +253,28 @@ def plot(comparison: dict, path: str) -> None:
 def write(comparison: dict, results_dir: str = RESULTS) -> dict:
     """Writes ``mb_vs_mf.json``, ``.md`` and ``.png`` into ``results_dir``; returns their paths."""
     paths = {ext: os.path.join(results_dir, f"mb_vs_mf.{ext}") for ext in ("json", "md", "png")}
-    write_json(paths["json"], comparison)
-    with open(paths["md"], "w") as f:
-        f.write(markdown(comparison))
+    write_result(paths["json"], comparison, markdown)
     plot(comparison, paths["png"])
     return paths
 
 
 def _run_missing_ppo(results_dir: str, seeds: int) -> None:
-    """Runs experiments/ppo.py for each env whose PPO file is missing."""
-    spec = importlib.util.spec_from_file_location(
-        "ppo_experiment", os.path.join(os.path.dirname(os.path.abspath(__file__)), "ppo.py"))
-    ppo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ppo)
+    """Runs rejax PPO (`jwm.baselines.run_ppo`, its budget for the env) for each env
+    whose PPO file is missing."""
+    from jwm import baselines
+
     for env in ENVS:
-        if not os.path.exists(os.path.join(results_dir, f"ppo_{env}.json")):
-            ppo.main(["--env", env, "--seeds", str(seeds)], results_dir=results_dir)
+        path = os.path.join(results_dir, f"ppo_{env}.json")
+        if not os.path.exists(path):
+            write_json(path, baselines.run_ppo(env, seeds=seeds))
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--results-dir", default=RESULTS)
     parser.add_argument("--run-missing", action="store_true",
-                        help="run PPO (experiments/ppo.py) first for envs without ppo_<env>.json")
+                        help="run PPO (jwm.baselines.run_ppo) first for envs without "
+                             "ppo_<env>.json")
     parser.add_argument("--seeds", type=int, default=5, help="seeds for --run-missing")
     args = parser.parse_args(argv)
     if args.run_missing:

@@ -12,7 +12,8 @@ prediction is their mean) and expectation (every step moves to the mean of the m
 means). A no-change baseline (predict ``o_{t+k} = o_t``) puts the state errors in scale.
 `jwm.eval.fit_growth` fits a power law and an exponential to each mean curve.
 
-Writes ``experiments/results/model_error_<env>.json`` and a PNG beside it.
+Writes ``experiments/results/model_error_<env>.json``, its Markdown (`markdown`) and a
+PNG beside it.
 
     python experiments/model_error.py                       # Pendulum, 5 seeds
     python experiments/model_error.py --seeds 5 --horizon 50 --epochs 100
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 
 import jax
@@ -30,8 +32,11 @@ import jax.numpy as jnp
 import numpy as np
 
 import jwm
+from jwm.device import device_name
 from jwm.eval import fit_growth, multistep_error
-from jwm.atomic import write_json
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # results_io, beside this file
+from results_io import mean, num, ratio, table, write_result  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 MODELS = ("mlp", "ensemble_ts_inf", "ensemble_expectation")
@@ -147,9 +152,43 @@ def derive(record: dict) -> dict:
     return record
 
 
-def device() -> str:
-    d = jax.devices()[0]
-    return f"{d.platform}: {d.device_kind}, {os.cpu_count()} cores"
+def _row(key: str, s: dict, fit) -> list:
+    st, ret = s["state_error"], s.get("return_error")
+    return [LABELS.get(key, key),
+            f"{num(st['k1_mean'], 4)} → {num(st['kH_mean'], 3)} ({ratio(st['ratio_kH_over_k1'], 0)})",
+            (f"{num(ret['k1_mean'], 3)} → {num(ret['kH_mean'], 2)} "
+             f"({ratio(ret['ratio_kH_over_k1'], 0)})" if ret else "–"),
+            (f"∝ k^{num(fit['power_b'], 2)} (R² {num(fit['power_r2'], 2)}); exponential "
+             f"R² {num(fit['exp_r2'], 2)}" if fit else "–"),
+            ", ".join(f"{rng}: {num(v, 2)}"
+                      for rng, v in st.get("local_loglog_slope", {}).items())]
+
+
+def markdown(record: dict) -> str:
+    """Per model, the state and return error at k = 1 and k = H (``summary``), the fits
+    of the state error's growth (``fits``), and where the ensemble falls behind the MLP
+    (``curves``)."""
+    c = record["config"]
+    rows = [_row(key, s, (record["fits"].get(key) or {}).get("state_error"))
+            for key, s in record["summary"].items()]
+    out = ["A model's small one-step error compounds over an open-loop rollout; "
+           "`jwm.eval.multistep_error` measures it. From every start in held-out "
+           f"{record['env']} trajectories, the model is stepped through the real actions for "
+           f"k = 1..{c['horizon']} steps and compared with the real observation and the real "
+           f"k-step return. The models were trained on {num(c['train_transitions'])} "
+           f"transitions ({len(c['mlp_hidden'])} × {c['mlp_hidden'][0]} units; the ensemble "
+           f"has {c['ensemble_size']} members and {c['particles']} particles), "
+           f"{record['seeds']} seeds.", "",
+           table(["model", "state error k=1 → k=H", "return error k=1 → k=H",
+                  "fit of the state error", "local log-log slope of the state error"], rows,
+                 ["---"] * 5)]
+    mlp, ens = ([mean(col) for col in zip(*record["curves"][m]["state_error"])]
+                for m in ("mlp", "ensemble_ts_inf"))
+    cross = next((k for k, a, b in zip(record["k"], mlp, ens) if b > a), None)
+    if cross is not None and ens[0] < mlp[0]:
+        out += ["", "The ensemble is better at one step but falls behind the MLP from "
+                f"k = {cross} on."]
+    return "\n".join(out) + "\n"
 
 
 def plot(record: dict, path: str) -> None:
@@ -227,7 +266,7 @@ def main(argv=None) -> None:
     if args.plot_only:
         with open(path) as f:
             record = derive(json.load(f))
-        write_json(path, record)
+        write_result(path, record, markdown)
         plot(record, path[:-5] + ".png")
         report(record)
         return
@@ -261,10 +300,10 @@ def main(argv=None) -> None:
         "seeds": args.seeds, "seed_values": list(range(args.seed, args.seed + args.seeds)),
         "k": list(range(1, args.horizon + 1)), "curves": record_curves,
         "holdout_val_mse_normalised": vals,
-        "wall_time_s": wall, "device": device(), "jax": jax.__version__,
+        "wall_time_s": wall, "device": device_name(), "jax": jax.__version__,
     }
     derive(record)
-    write_json(path, record)
+    write_result(path, record, markdown)
     plot(record, path[:-5] + ".png")
     print(f"wrote {path} ({wall:.1f} s)")
     report(record)

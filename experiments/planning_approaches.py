@@ -65,6 +65,7 @@ from jwm.device import device_name
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from planning_table import (BREAKOUT, CARTPOLE, PENDULUM, THRESHOLDS,  # noqa: E402
                             build_rows, markdown)
+from results_io import write_result  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
@@ -626,12 +627,9 @@ def main(argv=None) -> dict:
     res = run_all(args)
     flags = sys.argv[1:] if argv is None else list(argv)
     res["command_flags"] = "".join(" " + f for f in flags)
-    rows = build_rows(res)
-    res["table"] = rows
+    res["table"] = build_rows(res)
     stem = os.path.splitext(args.out)[0]
-    write_json(args.out, res)
-    with open(stem + ".md", "w") as f:
-        f.write(markdown(res, rows))
+    write_result(args.out, res, markdown)
     plot(res, stem + ".png")
     partial = stem + ".partial.json"
     if os.path.exists(partial):

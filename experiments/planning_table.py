@@ -291,8 +291,10 @@ def build_rows(res: dict) -> list[dict]:
     return rows
 
 
-def markdown(res: dict, rows: list[dict]) -> str:
-    c = res["config"]
+def markdown(res: dict) -> str:
+    """The page of a result: its settings, the comparison table (its ``table``) and the
+    returns by horizon per task and model."""
+    c, rows = res["config"], res["table"]
     lines = [
         "# Planning approaches, measured",
         "",
@@ -340,15 +342,15 @@ def markdown(res: dict, rows: list[dict]) -> str:
 def rewrite(path: str) -> None:
     """Rewrites the ``table`` of the result ``path`` and the Markdown beside it from its
     measurements."""
+    from results_io import write_result
+
     with open(path) as f:
         res = json.load(f)
     res["table"] = build_rows(res)
-    with open(path, "w") as f:
-        json.dump(res, f, indent=2)
-    with open(os.path.splitext(path)[0] + ".md", "w") as f:
-        f.write(markdown(res, res["table"]))
+    write_result(path, res, markdown)
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # results_io, beside it
     rewrite(sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "results", "planning_approaches.json"))

@@ -1,7 +1,8 @@
 """Re-runs the first iterations of one committed learning experiment per agent, at the
 committed settings (its recipe config, seeds and base seed), and compares the
 evaluation returns with the committed ones bit for bit: the check that a change left
-every agent's numbers as they were. Writes ``experiments/results/reproduce.json``.
+every agent's numbers as they were. Writes ``experiments/results/reproduce.json`` and
+its Markdown (`markdown`).
 
 A run is ``init`` plus N steps of one program, so its first iterations equal the
 committed run's first iterations when the code computes what it computed then (same
@@ -16,14 +17,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 
 import jax
 import numpy as np
 
-from jwm.atomic import write_json
 from jwm.device import device_name
 from jwm.recipes import RECIPES, run_recipe
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # results_io, beside this file
+from results_io import num, table, write_result  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 # Committed file -> (recipe, iterations re-run): cheap prefixes of each agent's run.
@@ -56,6 +60,24 @@ def reproduce(name: str) -> dict:
             "wall_time_s": time.perf_counter() - start}
 
 
+def markdown(record: dict) -> str:
+    """Per committed file re-run: its agent, the iterations and seeds re-run, whether the
+    evaluation returns are identical and the largest difference (``runs``)."""
+    rows = [[f"`{name}.json`", run["agent"], run["iterations"], run["seeds"],
+             "yes" if run["eval_returns_identical"] else "no",
+             num(run["max_abs_difference"], 3), num(run["wall_time_s"], 0)]
+            for name, run in record["runs"].items()]
+    return "\n".join([
+        "The first iterations of one committed run per agent, run again from its committed "
+        f"settings with the current code ({record['device']}, jax {record['jax']}). A run is "
+        "`init` plus N steps of one program, so a prefix that the code still computes as it "
+        "did repeats the committed evaluation returns exactly; a difference says the "
+        "committed file came from code that computed something else.", "",
+        table(["committed file", "agent", "iterations", "seeds", "identical",
+               "largest difference", "wall time (s)"], rows,
+              ["---", "---", "---:", "---:", "---", "---:", "---:"])]) + "\n"
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", default=[], choices=[[], *CASES],
@@ -67,7 +89,7 @@ def main(argv=None) -> dict:
         out["runs"][name] = reproduce(name)
         print(name, {k: v for k, v in out["runs"][name].items() if k != "eval_returns"},
               flush=True)
-        write_json(args.out, out)
+        write_result(args.out, out, markdown)
     return out
 
 

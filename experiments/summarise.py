@@ -1,20 +1,24 @@
-"""Writes ``docs/results.md`` and the README's headline results from the JSON that the
-experiments and benchmarks write.
+"""Writes ``docs/results.md`` and the README's headline results from the committed
+result files: the suites' tables, the per-agent score files, and the Markdown that each
+study script and benchmark writes beside its JSON.
 
     python experiments/summarise.py          # (re)write docs/results.md and the README block
     python experiments/summarise.py --check  # exit 1 and print a diff if either is stale
 
-Every number on the page and in the README block is formatted from a field of a JSON
-file in ``experiments/results/`` or ``benchmarks/results/`` (plus
-``benchmarks/results/loaded/``, which the page labels), so neither can drift from the
-measurements: re-run a script, then this one. The prose around the tables only names
-what is measured and how; where a sentence needs a number, it is read from the JSON too.
+Each table is defined once, beside the code that measures it, and the page includes
+it as written: a study's ``markdown(record)`` (``experiments/results_io.py`` writes it
+beside the JSON, and draws it again from the JSON with ``python
+experiments/results_io.py``), a benchmark's ``markdown(result)`` (``python
+benchmarks/run_all.py --full --markdown-only``), a suite's ``table.md``. The committed
+per-agent records (``<agent>_<env>*.json``) are converted to score files in
+``experiments/results/scores/`` and tabled by `jwm.scores`. Writing also converts stale
+score files, writes the table of a suite tier that has score files but no table, and
+draws the per-agent plots; ``--check`` fails when any of these is stale too.
 
-The sections and their renderers are in the package ``results_page`` beside this file:
-``results_page.registry`` maps glob patterns to a section (title, command, renderer),
-in page order. A JSON file that no pattern matches still appears, under "Other
-results", with its top-level scalar fields. In README.md only the lines between
-``results_page.headline.BEGIN`` and ``END`` are rewritten.
+The sections are in the package ``results_page`` beside this file. A JSON file that no
+section claims still appears, under "Other results", with its top-level scalar fields.
+In README.md only the lines between ``results_page.headline.BEGIN`` and ``END`` are
+rewritten.
 """
 
 from __future__ import annotations
@@ -27,10 +31,12 @@ import sys
 # The package sits beside this script, which is run as a file rather than imported.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from results_page.formatting import slug  # noqa: E402  (re-exported for the tests)
+from results_page.agents import plot_agent  # noqa: E402
 from results_page.headline import BEGIN, END, README, build_headline, splice  # noqa: E402
-from results_page.page import build_page, collect  # noqa: E402
+from results_page.page import build_page, collect, slug  # noqa: E402
 from results_page.records import ROOT  # noqa: E402
+from results_page.scores import stale_scores, write_all_scores  # noqa: E402
+from results_page.suites import suite_runs, write_missing_tables  # noqa: E402
 
 PAGE = os.path.join(ROOT, "docs", "results.md")
 __all__ = ["BEGIN", "END", "PAGE", "README", "ROOT", "build_headline", "build_page", "check",
@@ -56,24 +62,44 @@ def render(root: str = ROOT) -> tuple:
     return build_page(root, collected), build_headline(collected[1])
 
 
+def _inputs_stale(root: str = ROOT) -> str:
+    """What the page is drawn from that ``write`` would rewrite first: stale score
+    files and suite tiers without their table (one line each)."""
+    lines = [f"{p} differs from its record: run python experiments/summarise.py\n"
+             for p in stale_scores(root)]
+    lines += [f"experiments/results/suites/{s}/{t}/table.md is missing: run python "
+              "experiments/summarise.py\n" for s, t in suite_runs(root)
+              if not os.path.exists(os.path.join(root, "experiments", "results", "suites", s, t,
+                                                 "table.md"))]
+    return "".join(lines)
+
+
 def check(path: str = PAGE, readme: str = README) -> tuple:
     """(ok, unified diff of the committed page and README against what would be written
-    now). A README without the marker lines is stale too."""
+    now, after the lines of `_inputs_stale`). A README without the marker lines is
+    stale too."""
+    stale = _inputs_stale()
     page, block = render()
     old_page, old_readme = _read(path), _read(readme)
-    diff = _diff(old_page, page, "docs/results.md")
+    diff = stale + _diff(old_page, page, "docs/results.md")
     try:
         new_readme = splice(old_readme, block)
     except ValueError as e:
         return False, diff + f"{e}\n"
     diff += _diff(old_readme, new_readme, "README.md")
-    return old_page == page and old_readme == new_readme, diff
+    return not stale and old_page == page and old_readme == new_readme, diff
 
 
 def write(path: str = PAGE, readme: str = README) -> list:
-    """Rewrites the page and the README block; returns the files that changed."""
-    page, block = render()
-    changed = []
+    """Rewrites the stale score files, the missing suite tables, the per-agent plots,
+    then the page and the README block; returns the files that changed (the plots
+    left out)."""
+    changed = [os.path.join(ROOT, p) for p in write_all_scores()] + write_missing_tables()
+    sections, _ = collected = collect()
+    for section, files in sections:
+        if section.plot:
+            plot_agent(files, os.path.join(ROOT, section.plot))
+    page, block = build_page(ROOT, collected), build_headline(collected[1])
     if _read(path) != page:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as f:

@@ -15,8 +15,8 @@ cloning on the same demonstrations, and planning with the true model.
    video planning (task 1, ``--sampling-steps`` DDIM steps, first ``--execute``
    actions of each video) and the true-model planner that made the demonstrations.
 
-Writes ``experiments/results/video_planning_<env>.json`` and ``.png`` (returns, and a
-strip of one generated video beside what the environment did).
+Writes ``experiments/results/video_planning_<env>.json``, its Markdown (`markdown`) and
+``.png`` (returns, and a strip of one generated video beside what the environment did).
 
     python experiments/video_planning.py [--env Breakout-MinAtar] [--steps 100]
         [--expert-episodes 48] [--random-episodes 48] [--horizon 4]
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 
 import jax
@@ -39,8 +40,10 @@ from jwm.models.behaviour_cloning import behaviour_cloning, fit_behaviour_clonin
 from jwm.models.inverse_dynamics import fit_inverse_dynamics, inverse_dynamics
 from jwm.models.video_diffusion import fit_video_diffusion, video_diffusion
 from jwm.planners.video_plan import VideoPlanParams, frame_encoder, video_plan
-from jwm.atomic import write_json
 from jwm.device import device_name
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # results_io, beside this file
+from results_io import mean, num, pct, table, write_result  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
@@ -244,9 +247,38 @@ def main(argv=None) -> dict:
     }
     os.makedirs(args.out, exist_ok=True)
     stem = os.path.join(args.out, f"video_planning_{args.env}")
-    write_json(stem + ".json", record)
+    write_result(stem + ".json", record, markdown)
     plot(stem + ".png", record, videos[0], clips_held[0], episodes["video planning"])
     return record
+
+
+def markdown(record: dict) -> str:
+    """The setting (demonstrations, video model, replanning), the return of each policy
+    (``returns``) and how well the parts do on held-out data."""
+    c, dm = record["config"], record["demonstrations"]
+    inv, bc, vd = (record["inverse_dynamics"], record["behaviour_cloning"],
+                   record["video_diffusion"])
+    pe, ce = vd["pixel_error_by_frame"], vd["copy_current_frame_error_by_frame"]
+    rows = [[name, f"{num(d['mean'], 2)} ± {num(d['std'], 2)}"]
+            for name, d in record["returns"].items()]
+    return "\n".join([
+        f"UniPi-style planning. The demonstrations are {dm['episodes']['expert']} episodes "
+        f"of a true-model UCT planner (mean return {num(dm['expert_mean_return'], 2)} per "
+        f"{c['steps']} steps) and {dm['episodes']['random']} of random play, stored by "
+        "`jwm.agents.demonstrations`; part of each is held out. A video diffusion model "
+        f"({c['channels']} channels, {num(c['diffusion_steps'])} training steps) generates "
+        f"the next {c['horizon']} frames from the current one and the task id. The "
+        "inverse-dynamics model reads the actions off the video, and the planner executes "
+        f"{c['execute']} of them, then replans ({c['sampling_steps']} DDIM steps per video). "
+        f"Returns over {c['eval_episodes']} episodes of {c['steps']} steps:", "",
+        table(["policy", "mean return (± std)"], rows), "",
+        f"- Inverse dynamics reads held-out actions at {pct(inv['held_out_accuracy'])} "
+        f"accuracy (majority class {pct(inv['majority_class_rate'])}).",
+        f"- Behaviour cloning matches the expert's held-out actions "
+        f"{pct(bc['held_out_expert_accuracy'])} of the time.",
+        f"- The generated frames' pixel error is {pct(min(pe))}–{pct(max(pe))} by frame "
+        f"(mean {pct(mean(pe))}), copying the current frame's {pct(min(ce))}–{pct(max(ce))} "
+        f"(mean {pct(mean(ce))}); the PNG shows sampled videos."]) + "\n"
 
 
 def _rgb(frames) -> np.ndarray:

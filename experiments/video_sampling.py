@@ -11,8 +11,8 @@ episodes' clips measures
   (b) frames generated per second against the number of DDIM steps (one batch,
       compiled first, timed with block_until_ready), with the error beside;
 
-and writes ``experiments/results/video_sampling_<env>.json`` (the numbers, a markdown
-table, device, jax version, wall time) and ``.png`` (error against horizon, speed and
+and writes ``experiments/results/video_sampling_<env>.json`` (the numbers, device, jax
+version, wall time), its Markdown (`markdown`) and ``.png`` (error against horizon, speed and
 error against steps, and strips of real and generated frames).
 
     python experiments/video_sampling.py                 # <= 15 min on 2 idle CPU cores
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import sys
 import time
 
 import jax
@@ -35,8 +36,11 @@ import jwm
 from jwm.agents import demonstrations as demo
 from jwm.agents import planner_policy, stateless_policy
 from jwm.models.video_diffusion import fit_video_diffusion, video_diffusion
-from jwm.atomic import write_json
 from jwm.device import device_name
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # results_io, beside this file
+from results_io import mean, num, pct, write_result  # noqa: E402
+from results_io import table as md_table  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 TASKS = ("random play", "true-model UCT")
@@ -67,6 +71,24 @@ def strip(frames):
     for f in frames:
         pieces += [render(f), np.ones((f.shape[0], 1, 3))]
     return np.concatenate(pieces[:-1], 1)
+
+
+def markdown(record: dict) -> str:
+    """The model and its training, then per DDIM step count the sampling speed and the
+    held-out errors (``sampling``), beside copying the current frame."""
+    c, order = record["config"], record.get("channels_order") or []
+    rows = [[s["num_steps"], num(s["frames_per_s"], 0), num(s["clips_per_s"], 0),
+             pct(s["pixel_error"], 2), pct(s["exact_frame_rate"]),
+             " / ".join(pct(x, 0) for x in s.get("channel_exact_rate", []))]
+            for s in record["sampling"]]
+    copy = mean(record["copy_current_frame"]["pixel_error_by_k"])
+    return "\n".join([
+        f"A task-conditioned video diffusion model ({num(c['num_params'])} parameters, "
+        f"{c['channels']} channels, horizon {c['horizon']}, {num(c['train_steps'])} training "
+        f"steps) sampled with DDIM at several step counts, batch {c['timing_batch']}; errors "
+        f"are over held-out clips. Copying the current frame has pixel error {pct(copy, 2)}.",
+        "", md_table(["DDIM steps", "frames/s", "clips/s", "pixel error", "exact frames",
+                      "exact channels (" + " / ".join(order) + ")"], rows)]) + "\n"
 
 
 def main(argv=None) -> dict:
@@ -193,19 +215,7 @@ def main(argv=None) -> dict:
                       "exact_frame_rate": float(np.mean(err["exact_frame_rate_by_k"])),
                       "channel_exact_rate": np.mean(err["channel_exact_rate_by_k"], 0).tolist(),
                       **err})
-    copy_error = float(np.mean(copy["pixel_error_by_k"]))
     names = CHANNELS.get(args.env, [f"ch{c}" for c in range(frames.shape[-1])])
-    per_channel = lambda rates: " / ".join(f"{x:.2f}" for x in rates)
-    lines = [f"| DDIM steps | frames/s | clips/s | pixel error | exact frames | exact "
-             f"channels ({' / '.join(names)}) |", "|---:|---:|---:|---:|---:|---:|"]
-    lines += [f"| {r['num_steps']} | {r['frames_per_s']:.0f} | {r['clips_per_s']:.1f} | "
-              f"{r['pixel_error']:.4f} | {r['exact_frame_rate']:.3f} | "
-              f"{per_channel(r['channel_exact_rate'])} |" for r in table]
-    lines.append(f"| copy current frame | - | - | {copy_error:.4f} | "
-                 f"{np.mean(copy['exact_frame_rate_by_k']):.3f} | "
-                 f"{per_channel(np.mean(copy['channel_exact_rate_by_k'], 0))} |")
-    markdown = "\n".join(lines)
-    print(markdown)
 
     name = "video_sampling_" + args.env.split(":")[-1] + args.tag
     record = {
@@ -218,7 +228,7 @@ def main(argv=None) -> dict:
         "train_loss_last_100": float(losses[-100:].mean()),
         "horizon_k": list(range(1, args.horizon + 1)),
         "copy_current_frame": copy,
-        "sampling": table, "table_markdown": markdown,
+        "sampling": table,
         "channels_order": names,
         "times_s": {"collect": collect_s, "train": fit_s,
                     "train_per_step": fit_s / max(1, len(losses))},
@@ -228,7 +238,8 @@ def main(argv=None) -> dict:
         "wall_time_s": time.perf_counter() - start,
     }
     os.makedirs(args.out, exist_ok=True)
-    write_json(os.path.join(args.out, name + ".json"), record)
+    print(markdown(record))
+    write_result(os.path.join(args.out, name + ".json"), record, markdown)
     plot(record, frames, future, tasks, videos_by_steps, os.path.join(args.out, name + ".png"))
     tqdm.write(f"wrote {name}.json/.png in {args.out} ({record['wall_time_s']:.0f} s)")
     return record

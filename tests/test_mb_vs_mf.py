@@ -161,10 +161,8 @@ def _rows_match_their_header(md):
             assert line.count("|") == header.count("|"), line
 
 
-def test_tiny_real_ppo_run_gives_a_record_in_the_schema(tmp_path):
-    ppo = _load("ppo")
-    record = ppo.main(["--env", "CartPole-v1", "--seeds", "2", "--steps", "2000",
-                       "--eval-freq", "1000"], results_dir=str(tmp_path))
+def test_tiny_real_ppo_run_gives_a_record_in_the_schema():
+    record = baselines.run_ppo("CartPole-v1", seeds=2, total_timesteps=2000, eval_freq=1000)
     for key in ("env", "algorithm", "config", "seeds", "env_steps", "eval_returns",
                 "wall_time_s", "device"):
         assert key in record
@@ -173,4 +171,14 @@ def test_tiny_real_ppo_run_gives_a_record_in_the_schema(tmp_path):
     returns = np.asarray(record["eval_returns"])
     assert returns.shape == (2, 3) and np.all(np.isfinite(returns)) and np.all(returns >= 1)
     assert np.asarray(record["eval_returns_sampled"]).shape == (2, 3)
-    assert (tmp_path / "ppo_CartPole-v1.json").exists() and (tmp_path / "ppo_CartPole-v1.png").exists()
+
+
+def test_fewer_steps_than_ppo_reads_the_comparison():
+    mb = _load("mb_vs_mf")
+    rows = [{"env": "E", "name": "PPO", "kind": "model-free", "mean_steps": 1000},
+            {"env": "E", "name": "PETS", "kind": "model-based", "mean_steps": 10},
+            {"env": "E", "name": "SVG", "kind": "model-based", "mean_steps": None},
+            {"env": "F", "name": "Dreamer", "kind": "model-based", "mean_steps": 5}]
+    ppo, fewer = mb.fewer_steps_than_ppo({"rows": rows}, "E")
+    assert ppo["name"] == "PPO" and fewer == [("PETS", 100.0)]
+    assert mb.fewer_steps_than_ppo({"rows": rows}, "F") == (None, [])

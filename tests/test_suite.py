@@ -113,3 +113,18 @@ def test_a_cell_of_other_settings_is_refused_not_overwritten(uninterrupted, tmp_
     with pytest.raises(ValueError, match="other settings"):
         run_cell(cell, suite="model_based", scores_dir=str(tmp_path / "scores"),
                  checkpoint_dir=str(tmp_path / "ck"), progress=False)
+
+
+def test_a_cells_seeds_sharded_over_two_devices_score_as_on_one(uninterrupted, tmp_path):
+    whole, _ = uninterrupted
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"),
+               # the suite's own flags kept (its optimisation level changes the floats)
+               XLA_FLAGS=os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2")
+    done = subprocess.run(JWM + ["suite", str(SUITE), "--tier", "smoke", "--out", str(tmp_path),
+                                 "--only", "pets", "--devices", "2", "--no-progress"],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    cell = next(c for c in tier_cells(load_suite(SUITE), "smoke") if c.id.startswith(PETS))
+    sharded = _rows(tmp_path / "scores" / f"{cell.id}.jsonl")
+    assert [(r["seed"], r["env_steps"], r["eval_return"]) for r in sharded] == \
+        [(r["seed"], r["env_steps"], r["eval_return"]) for r in _rows(whole / "scores" / f"{cell.id}.jsonl")]

@@ -1,12 +1,13 @@
-"""The generator of ``docs/results.md`` and of the README's headline results, both read
-from the JSON files that the experiments and benchmarks write; the command is
-``python experiments/summarise.py``.
+"""The generator of ``docs/results.md`` and of the README's headline results; the
+command is ``python experiments/summarise.py``. The page is assembled from Markdown
+that other code writes: the suites' tables, the study scripts' and benchmarks' own
+Markdown beside their JSON, and the per-agent learning curves as score files.
 
-- ``formatting``: numbers and tables as Markdown;
-- ``records``: reading the result files;
-- ``agents``, ``search_agents``, ``planners_models``, ``video``: the experiment sections;
-- ``benchmarks``: the benchmark sections;
-- ``registry``: which files each section renders, in page order;
+- ``records``: where the result files live, reading them, their provenance;
+- ``scores``: the committed per-agent records as score files;
+- ``agents``: the per-agent sections, from those score files;
+- ``suites``: the suites' tables;
+- ``registry``: the page's sections in order, and the files each one shows;
 - ``page``: the page assembled from the registry;
-- ``headline``: the README's bullets, from the same records and functions as the page.
+- ``headline``: the README's bullets.
 """

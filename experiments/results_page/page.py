@@ -1,15 +1,21 @@
-"""Assembling ``docs/results.md``: each section of the registry gets the result files its
-globs match (first section wins), then its command, the invocations behind its other
-files, its rendered body, its plots and where each file was measured."""
+"""Assembling ``docs/results.md``: the suites' tables, then each section of the
+registry with the result files its globs match (first section wins), its command, its
+body, its plots and where each file was measured."""
 
 from __future__ import annotations
 
 import glob
 import os
 
-from .formatting import slug
-from .records import RESULT_DIRS, ROOT, Ctx, load, provenance
-from .registry import OTHER, SECTIONS, VARIANTS, Section, render_generic
+from .records import RESULT_DIRS, ROOT, load, provenance
+from .registry import OTHER, SECTIONS, Section, render_generic
+from .suites import command, render_suite, suite_runs
+
+
+def slug(title: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to '-'."""
+    s = "".join(c for c in title.lower() if c.isalnum() or c in " -_")
+    return s.replace(" ", "-")
 
 
 def _expand(pattern: str, root: str) -> list:
@@ -19,27 +25,27 @@ def _expand(pattern: str, root: str) -> list:
 
 def result_files(root: str = ROOT) -> list:
     """Every top-level JSON in the result folders (the page must show each one)."""
-    out = []
-    for d in RESULT_DIRS:
-        out += _expand(f"{d}/*.json", root)
-    return out
+    return [p for d in RESULT_DIRS for p in _expand(f"{d}/*.json", root)]
+
+
+def _suite_section(suite: str, tier: str) -> Section:
+    return Section(f"Suite {suite}, tier {tier}", command(suite, tier), (),
+                   lambda files, root: render_suite(suite, tier, root))
 
 
 def collect(root: str = ROOT) -> tuple:
-    """The sections that have files, each with its files, and every file's record."""
-    records, claimed, sections = {}, set(), []
-    for patterns, section in SECTIONS.items():
-        files = [p for pat in patterns for p in _expand(pat, root) if p not in claimed]
-        if not files:
-            continue
-        claimed.update(files)
-        sections.append((section, files))
+    """The sections that have something to show, each with its files, and every
+    file's record."""
+    claimed, sections = set(), [(_suite_section(*run), []) for run in suite_runs(root)]
+    for section in SECTIONS:
+        files = [p for pat in section.files for p in _expand(pat, root) if p not in claimed]
+        if files:
+            claimed.update(files)
+            sections.append((section, files))
     rest = [p for p in result_files(root) if p not in claimed]
     if rest:
         sections.append((OTHER, rest))
-    for _, files in sections:
-        for p in files:
-            records[p] = load(p, root)
+    records = {p: load(p, root) for _, files in sections for p in files}
     return sections, records
 
 
@@ -53,34 +59,25 @@ def _sources(files, records) -> str:
 
 
 def _pngs(section: Section, files, root: str) -> list:
-    found = set()
-    for pattern in section.pngs:
-        found.update(_expand(pattern, root))
-    for p in files:
-        png = p[:-len(".json")] + ".png"
-        if os.path.exists(os.path.join(root, png)):
-            found.add(png)
-    return sorted(found)
+    found = [p[:-len(".json")] + ".png" for p in files]
+    found = [p for p in found if os.path.exists(os.path.join(root, p))]
+    if section.plot and os.path.exists(os.path.join(root, section.plot)):
+        found.insert(0, section.plot)
+    return found
 
 
 def render_section(section: Section, files: list, records: dict, root: str = ROOT) -> str:
-    ctx = Ctx(files, records)
     try:
-        body = section.render(ctx)
+        body = section.body(files, root)
     except Exception as e:  # a changed or half-written file must not hide the others
-        body = (f"_This section could not be rendered from its files ({type(e).__name__}: {e}); "
-                "their scalar fields follow._\n\n" + render_generic(ctx))
-    parts = [f"## {section.title}", "", f"`{section.command}`", ""]
-    variants = [(os.path.basename(p), VARIANTS[os.path.basename(p)]) for p in files
-                if os.path.basename(p) in VARIANTS]
-    if variants:
-        parts += ["Other files of this section come from:", ""]
-        parts += [f"- `{name}`: `{cmd}`" for name, cmd in variants] + [""]
-    parts += [body.strip(), ""]
+        body = (f"_This section could not be drawn from its files ({type(e).__name__}: {e}); "
+                "their scalar fields follow._\n\n" + render_generic(files, root))
+    parts = [f"## {section.title}", "", f"`{section.command}`", "", body.strip(), ""]
     pngs = _pngs(section, files, root)
     if pngs:
         parts += ["Plots: " + ", ".join(f"[`{os.path.basename(p)}`](../{p})" for p in pngs), ""]
-    parts += [_sources(files, records), ""]
+    if files:
+        parts += [_sources(files, records), ""]
     return "\n".join(parts)
 
 
@@ -89,10 +86,12 @@ def build_page(root: str = ROOT, collected: tuple = None) -> str:
     already read, so that the page and the README block see the same records)."""
     sections, records = collected or collect(root)
     head = ["# Results", "",
-            "Generated by `python experiments/summarise.py` from the JSON files in "
-            "`experiments/results/` and `benchmarks/results/`; do not edit by hand. Every number "
-            "below is read from those files. Each section gives the command that rewrites its "
-            "files; re-run it, then the generator.", "", "Sections:", ""]
+            "Generated by `python experiments/summarise.py` from the suites' tables, the "
+            "score files in `experiments/results/scores/` and the Markdown that each study "
+            "script and benchmark writes beside its JSON in `experiments/results/` and "
+            "`benchmarks/results/`; do not edit by hand. Every number below is read from "
+            "those files. Each section gives the command that rewrites its files; re-run "
+            "it, then the generator.", "", "Sections:", ""]
     head += [f"- [{s.title}](#{slug(s.title)})" for s, _ in sections]
     body = [render_section(s, files, records, root) for s, files in sections]
     return "\n".join(head) + "\n\n" + "\n".join(body).rstrip() + "\n"

@@ -8,7 +8,7 @@ import os
 import numpy as np
 
 from jwm.scores.curves import curves
-from jwm.scores.table import REPS, Task, interval, normalised_scores, quiet_bootstrap
+from jwm.scores.table import REPS, Task, interval, normalised_scores, seeded_bootstrap
 
 __all__ = ["plot_curves", "plot_profiles"]
 
@@ -77,7 +77,7 @@ def plot_profiles(rows, tasks: list[Task], path: str, *, reps: int = REPS) -> No
                          "the random rows are needed per task)")
     top = max(1.0, max(float(np.max(s)) for s in scores.values()))
     taus = np.linspace(min(0.0, min(float(np.min(s)) for s in scores.values())), top, 101)
-    with quiet_bootstrap():
+    with seeded_bootstrap(0):
         profiles, bands = rly.create_performance_profile(scores, taus, reps=reps)
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     plot_utils.plot_performance_profiles(profiles, taus, performance_profile_cis=bands,

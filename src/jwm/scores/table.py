@@ -52,13 +52,20 @@ class Task:
 
 
 @contextlib.contextmanager
-def quiet_bootstrap():
-    """Hides arch's FutureWarning about ``random_state``, the argument rliable passes
-    it (the results are unchanged)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="random_state is deprecated",
-                                category=FutureWarning)
-        yield
+def seeded_bootstrap(seed: int = 0):
+    """Makes rliable's bootstrap repeatable: arch, which draws its resamples, ignores
+    the ``random_state`` rliable passes it and uses NumPy's global generator, so that
+    generator is seeded here and restored afterwards. arch's FutureWarning about that
+    argument is hidden."""
+    saved = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="random_state is deprecated",
+                                    category=FutureWarning)
+            yield
+    finally:
+        np.random.set_state(saved)
 
 
 def interval(values, *, reps: int = REPS, seed: int = 0) -> tuple[float, float, float]:
@@ -73,7 +80,7 @@ def interval(values, *, reps: int = REPS, seed: int = 0) -> tuple[float, float, 
         return (math.nan, math.nan, math.nan)
     if values.size == 1:
         return (float(values[0]),) * 3
-    with quiet_bootstrap():
+    with seeded_bootstrap(seed):
         point, bounds = rly.get_interval_estimates(
             {"x": values[:, None]}, lambda x: np.array([np.mean(x)]), reps=reps,
             random_state=np.random.RandomState(seed))
@@ -199,7 +206,7 @@ def aggregate(scores: dict[str, dict], *, reps: int = REPS, seed: int = 0) -> di
     matrices = {agent: entry["scores"] for agent, entry in scores.items()}
     if not matrices:
         return {}
-    with quiet_bootstrap():
+    with seeded_bootstrap(seed):
         points, bounds = rly.get_interval_estimates(matrices, three, reps=reps,
                                                     random_state=np.random.RandomState(seed))
     return {agent: {name: (float(points[agent][i]), float(bounds[agent][0, i]),
@@ -235,7 +242,7 @@ def markdown(rows, tasks: list[Task], *, reps: int = REPS) -> str:
         if task.reference is not None:
             notes.append(f"reference {_number(task.reference)}"
                          + (f" ({task.reference_source})" if task.reference_source else ""))
-        lines += [f"### {task.env}", "", "; ".join(notes) + ("." if notes else ""), ""]
+        lines += [f"### {task.env}", ""] + (["; ".join(notes) + ".", ""] if notes else [])
         head = ["agent", "seeds"] + [f"return @ {_steps(b)}" for b in task.budgets]
         if task.threshold is not None:
             head.append(f"steps to {_number(task.threshold)}")
