@@ -12,10 +12,11 @@ import dataclasses
 from typing import Any, Callable, NamedTuple
 
 import jax
+import jax.numpy as jnp
 
 from jwm.spaces import Box, Discrete
 
-__all__ = ["Env", "Transition"]
+__all__ = ["Env", "Transition", "scalar_transition"]
 
 
 class Transition(NamedTuple):
@@ -38,6 +39,16 @@ class Transition(NamedTuple):
     @property
     def done(self) -> jax.Array:
         return self.terminated | self.truncated
+
+
+def scalar_transition(state, obs, reward, terminated, truncated) -> Transition:
+    """A `Transition` from an adapted library's outputs, whatever their shapes and
+    dtypes (``()`` or ``(1,)``, ints or bools): reward a float32 scalar, the flags
+    bool scalars."""
+    return Transition(state=state, obs=obs,
+                      reward=jnp.reshape(reward, ()).astype(jnp.float32),
+                      terminated=jnp.reshape(terminated, ()).astype(bool),
+                      truncated=jnp.reshape(truncated, ()).astype(bool))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,9 +9,8 @@ pure functions, so `jwm.models.true_model` plans with them.
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 
-from jwm.envs.base import Env, Transition
+from jwm.envs.base import Env, scalar_transition
 from jwm.envs.gymnax_adapter import gymnax_space
 from jwm.keys import with_typed_key
 
@@ -40,10 +39,7 @@ def from_craftax(env, env_params=None, *, name: str | None = None) -> Env:
     def transition(key, state, action):
         obs, next_state, reward, done, _ = env.step_env(key, state, action, params)
         truncated = next_state.timestep >= params.max_timesteps
-        return Transition(state=next_state, obs=obs,
-                          reward=jnp.reshape(reward, ()).astype(jnp.float32),
-                          terminated=jnp.reshape(done & ~truncated, ()).astype(bool),
-                          truncated=jnp.reshape(truncated, ()).astype(bool))
+        return scalar_transition(next_state, obs, reward, done & ~truncated, truncated)
 
     name = name or f"craftax:{env.name}"
     return Env(reset=with_typed_key(reset, 0, where=f"{name} reset"),

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from jwm.checks import is_traced
-from jwm.envs.base import Env, Transition
+from jwm.envs.base import Env, scalar_transition
 from jwm.keys import with_typed_key
 from jwm.spaces import Box, Discrete
 
@@ -70,13 +69,7 @@ def from_gymnax(env, env_params=None, *, name: str | None = None,
         key_step, _ = jax.random.split(key)
         obs, next_state, reward, terminated, _ = env.step_env(key_step, state, action, params)
         truncated = env.is_truncated(next_state, params)
-        return Transition(
-            state=next_state,
-            obs=obs,
-            reward=jnp.reshape(reward, ()).astype(jnp.float32),
-            terminated=jnp.reshape(terminated, ()).astype(bool),
-            truncated=jnp.reshape(truncated, ()).astype(bool),
-        )
+        return scalar_transition(next_state, obs, reward, terminated, truncated)
 
     name = name or f"gymnax:{env.name}"
     return Env(

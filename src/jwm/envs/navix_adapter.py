@@ -11,7 +11,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from jwm.envs.base import Env, Transition
+from jwm.envs.base import Env, scalar_transition
 from jwm.keys import with_typed_key
 from jwm.spaces import Box, Discrete
 
@@ -44,10 +44,8 @@ def from_navix(env, *, name: str) -> Env:
     def transition(key, timestep, action):
         del key  # navix keeps its key in the state
         nxt = env._step(timestep, jnp.asarray(action, jnp.int32))
-        return Transition(state=nxt, obs=observe(nxt),
-                          reward=jnp.reshape(nxt.reward, ()).astype(jnp.float32),
-                          terminated=jnp.reshape(nxt.step_type == 2, ()),
-                          truncated=jnp.reshape(nxt.step_type == 1, ()))
+        return scalar_transition(nxt, observe(nxt), nxt.reward, nxt.step_type == 2,
+                                 nxt.step_type == 1)
 
     return Env(reset=with_typed_key(reset, 0, where=f"{name} reset"),
                transition=with_typed_key(transition, 0, where=f"{name} transition"),
