@@ -142,8 +142,39 @@ def _sweeps(records: dict) -> str:
             + " faster than a loop that compiles each run.")
 
 
+def _model_based_table(records: dict) -> str:
+    """The CPU tier of the model-based suite: how many cells are finished, and each
+    model-based agent's IQM of normalised scores beside PPO's at the same env steps
+    (`jwm.scores.table.versus`, as the suite's own table reads them)."""
+    from jwm.scores import aggregate, read_scores, versus
+    from jwm.suites import load_suite, tier_cells
+    from jwm.suites.run import _finished_rows
+
+    suite = load_suite(os.path.join(ROOT, "experiments", "suites", "model_based.toml"))
+    scores = os.path.join(ROOT, "experiments", "results", "suites", "model_based", "cpu", "scores")
+    read_scores(scores)  # a half-written folder raises here, and the bullet says so
+    rows, _ = _finished_rows(suite, scores)
+    cells = tier_cells(suite, "cpu")
+    finished = sum(os.path.exists(os.path.join(scores, c.id + ".json")) for c in cells)
+    said = []
+    for agent, pair in sorted(versus(rows, suite.tasks, "ppo").items()):
+        if agent in ("ppo", "sac"):
+            continue
+        both = aggregate(pair)
+        tasks = ", ".join(t.split(":")[-1] for t in pair["agent"]["tasks"])
+        said.append(f"{agent.upper() if len(agent) <= 4 else agent.capitalize()} "
+                    f"{num(both['agent']['iqm'][0], 2)} vs PPO {num(both['baseline']['iqm'][0], 2)}"
+                    f" ({tasks})")
+    return (f"**Model-based table** (CPU tier, 3 seeds; {finished} of {len(cells)} cells "
+            f"finished): interquartile mean of normalised scores (random 0, reference 1) "
+            f"beside PPO at equal env steps: " + ("; ".join(said) or "no agent finished yet")
+            + ".")
+
+
 # Each bullet with the name of the result file whose section it links to.
-BULLETS = ((_pets, "pets_"), (_svg, "svg_"), (_dreamer, "dreamer_"), (_mb_vs_mf, "mb_vs_mf"),
+# (A suite's section is titled by its folder, not by a result file.)
+SUITE_HEADINGS = {"suites/model_based/cpu": "Suite model_based, tier cpu"}
+BULLETS = ((_model_based_table, "suites/model_based/cpu"), (_pets, "pets_"), (_svg, "svg_"), (_dreamer, "dreamer_"), (_mb_vs_mf, "mb_vs_mf"),
            (_alphazero, "alphazero_"), (_tree_search, "mcts.json"),
            (_planners, "planners.json"), (_sweeps, "sweep.json"))
 
@@ -152,7 +183,7 @@ def build_headline(records: dict) -> str:
     """The Markdown between the markers (without them), from the page's records."""
     lines = []
     for bullet, name in BULLETS:
-        heading = title(name)
+        heading = SUITE_HEADINGS.get(name) or title(name)
         try:
             text = bullet(records)
         except Exception as e:  # a missing or half-written file must not hide the others

@@ -230,7 +230,7 @@ def _suite(args) -> int:
                   + (f"  ({cell.command()})" if cell.command() else ""))
         return 0
     if args.table_only:
-        print(f"wrote {write_table(suite, scores, out)}")
+        print(f"wrote {write_table(suite, scores, out, tier=args.tier)}")
         return 0
     devices = None
     if args.devices:

@@ -6,12 +6,13 @@ from jwm import _export_lazily
 __all__ = ["FIELDS", "SCHEMA", "Curve", "Task", "aggregate", "config_hash", "curves",
            "import_dreamerv3", "import_tdmpc2", "interval", "markdown", "normalised_scores",
            "plot_curves", "plot_profiles", "read_scores", "return_at", "score_row",
-           "task_rows", "write_scores"]
+           "task_rows", "versus", "write_scores"]
 
 _export_lazily(__name__, {
     "format": ["FIELDS", "SCHEMA", "config_hash", "read_scores", "score_row", "write_scores"],
     "importers": ["import_dreamerv3", "import_tdmpc2"],
     "curves": ["Curve", "curves", "return_at"],
-    "table": ["Task", "aggregate", "interval", "markdown", "normalised_scores", "task_rows"],
+    "table": ["Task", "aggregate", "interval", "markdown", "normalised_scores", "task_rows",
+              "versus"],
     "plots": ["plot_curves", "plot_profiles"],
 })

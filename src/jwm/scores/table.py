@@ -97,7 +97,8 @@ def task_rows(rows, tasks: list[Task], *, reps: int = REPS) -> list[dict]:
     """One dict per (task, agent): ``seeds``, ``returns`` at each budget as
     ``{budget: (mean, low, high)}``, ``threshold`` and ``steps_to_threshold`` (the
     seed-mean curve's first crossing, None if never) with ``seeds_reaching``, and
-    ``wall_time_s`` (mean over seeds of each seed's run)."""
+    ``wall_time_s`` (the run's, its seeds vmapped together: the mean of the seeds'
+    last wall times)."""
     all_curves = curves(rows)
     out = []
     for task in tasks:
@@ -246,7 +247,7 @@ def markdown(rows, tasks: list[Task], *, reps: int = REPS) -> str:
         head = ["agent", "seeds"] + [f"return @ {_steps(b)}" for b in task.budgets]
         if task.threshold is not None:
             head.append(f"steps to {_number(task.threshold)}")
-        head.append("wall s / seed run")
+        head.append("wall s (all seeds)")
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for e in sorted(mine, key=lambda e: e["agent"]):
             cells = [e["agent"], str(e["seeds"])]

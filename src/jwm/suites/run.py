@@ -110,7 +110,7 @@ def run_suite(path: str, tier: str, *, out: str, checkpoint_dir: str | None = No
                       failed=failed,
                       interrupted=interrupted, scores=scores_dir, out=out)
     if table and not interrupted:
-        result["table"] = write_table(suite, scores_dir, out, skipped=skipped)
+        result["table"] = write_table(suite, scores_dir, out, skipped=skipped, tier=tier)
     return result
 
 
@@ -121,7 +121,8 @@ def _say(show: bool, text: str) -> None:
 
 def _finished_rows(suite: Suite, scores_dir: str) -> tuple[list, dict]:
     """The score rows of the finished cells (those with a record) and of random
-    actions, and ``{cell: env steps so far}`` of the cells still running."""
+    actions, and ``{cell: (env steps so far, wall seconds so far)}`` of the cells
+    still running."""
     from jwm.scores import read_scores
 
     rows, unfinished = [], {}
@@ -133,14 +134,38 @@ def _finished_rows(suite: Suite, scores_dir: str) -> tuple[list, dict]:
         if stem.startswith("random-") or os.path.exists(os.path.join(scores_dir, stem + ".json")):
             rows += found
         elif found:
-            unfinished[stem] = max(r["env_steps"] for r in found)
+            last = max(found, key=lambda r: r["env_steps"])
+            iterations = len(found) // max(1, len({r["seed"] for r in found}))
+            unfinished[stem] = (last["env_steps"], last["wall_time_s"], iterations)
     return rows, unfinished
 
 
+def _cost_lines(unfinished: dict, cells: dict) -> list:
+    """The running cells' progress and, from their pace so far, their cost."""
+    from jwm.recipes import RECIPES
+    from jwm.suites.cell import cell_config
+
+    lines = ["### Cells not finished", "",
+             "Not in the table above until they finish. The cost is extrapolated from the "
+             "pace so far (seconds per iteration, compilation included).", "",
+             "| cell | env steps so far | iterations | seconds so far | estimated seconds |",
+             "|---|---|---|---|---|"]
+    for cell_id, (steps, wall, done) in sorted(unfinished.items()):
+        cell = cells.get(cell_id)
+        total = (RECIPES[cell.agent].agent(cell_config(cell)).iterations
+                 if cell is not None and cell.agent in RECIPES else None)
+        estimate = wall * total / done if total and wall and done else None
+        lines.append(f"| {cell_id} | {steps:,} | {done} of {'?' if total is None else total} | "
+                     f"{'?' if wall is None else f'{wall:,.0f}'} | "
+                     f"{'?' if estimate is None else f'{estimate:,.0f}'} |")
+    return lines + [""]
+
+
 def write_table(suite: Suite, scores_dir: str, out: str, *, skipped: dict | None = None,
-                reps: int | None = None) -> str:
-    """``<out>/table.md`` and its plots from the score files in ``scores_dir``;
-    returns the table's path."""
+                reps: int | None = None, tier: str | None = None) -> str:
+    """``<out>/table.md`` and its plots from the score files in ``scores_dir`` (the
+    finished cells; those of ``tier`` still running are listed with their cost so
+    far); returns the table's path."""
     from jwm.atomic import write_text
     from jwm.scores import markdown, plot_curves, plot_profiles
     from jwm.scores.table import REPS, normalised_scores
@@ -153,10 +178,8 @@ def write_table(suite: Suite, scores_dir: str, out: str, *, skipped: dict | None
             "over seeds with 95% bootstrap intervals (rliable); [a, b] is the interval.", "",
             markdown(rows, suite.tasks, reps=reps)]
     if unfinished:
-        text += ["### Cells not finished", "", "Not in the table above until they finish.", "",
-                 "| cell | env steps so far |", "|---|---|"]
-        text += [f"| {cell} | {steps:,} |" for cell, steps in sorted(unfinished.items())]
-        text.append("")
+        cells = {c.id: c for c in tier_cells(suite, tier)} if tier else {}
+        text += _cost_lines(unfinished, cells)
     if skipped:
         text += ["### Cells not run", "", "| cell | why |", "|---|---|"]
         text += [f"| {cell} | {reason} |" for cell, reason in sorted(skipped.items())]
