@@ -103,7 +103,7 @@ def test_readme_holds_the_headline_block_linking_to_page_sections(summarise, pag
         readme = f.read()
     assert readme.count(summarise.BEGIN) == 1 and readme.count(summarise.END) == 1
     bullets = _block(readme, summarise).splitlines()
-    assert len(bullets) == 8 and all(b.startswith("- **") for b in bullets)
+    assert len(bullets) == 9 and all(b.startswith("- **") for b in bullets)
     anchors = {summarise.slug(h) for h in re.findall(r"^## (.+)$", page, re.M)}
     links = [re.search(r"\]\(docs/results\.md#([^)]+)\)$", b) for b in bullets]
     assert all(links) and {m.group(1) for m in links} <= anchors
@@ -134,7 +134,7 @@ def test_only_the_block_is_rewritten(summarise):
 
 def test_headline_without_its_files_still_has_every_bullet(summarise):
     bullets = summarise.build_headline({}).splitlines()
-    assert len(bullets) == 8 and all("not readable from its files" in b for b in bullets)
+    assert len(bullets) == 9 and all("not readable from its files" in b for b in bullets)
 
 
 def test_a_record_converts_to_score_rows_one_per_seed_and_point():

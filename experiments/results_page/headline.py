@@ -150,12 +150,16 @@ def _model_based_table(records: dict) -> str:
     from jwm.suites import load_suite, tier_cells
     from jwm.suites.run import _finished_rows
 
+    folder = "experiments/results/suites/model_based/cpu/scores"
+    done = [p for p, r in records.items() if p.startswith(folder + "/") and isinstance(r, dict)]
+    if not done:
+        raise LookupError(f"{folder} holds no finished cell")
     suite = load_suite(os.path.join(ROOT, "experiments", "suites", "model_based.toml"))
-    scores = os.path.join(ROOT, "experiments", "results", "suites", "model_based", "cpu", "scores")
+    scores = os.path.join(ROOT, folder)
     read_scores(scores)  # a half-written folder raises here, and the bullet says so
     rows, _ = _finished_rows(suite, scores)
     cells = tier_cells(suite, "cpu")
-    finished = sum(os.path.exists(os.path.join(scores, c.id + ".json")) for c in cells)
+    finished = sum(f"{folder}/{c.id}.json" in done for c in cells)
     said = []
     for agent, pair in sorted(versus(rows, suite.tasks, "ppo").items()):
         if agent in ("ppo", "sac"):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import glob
 import os
 
-from .records import RESULT_DIRS, ROOT, load, provenance
+from .records import RESULT_DIRS, ROOT, SUITES, load, provenance
 from .registry import OTHER, SECTIONS, Section, render_generic
 from .suites import command, render_suite, suite_runs
 
@@ -36,7 +36,10 @@ def _suite_section(suite: str, tier: str) -> Section:
 def collect(root: str = ROOT) -> tuple:
     """The sections that have something to show, each with its files, and every
     file's record."""
-    claimed, sections = set(), [(_suite_section(*run), []) for run in suite_runs(root)]
+    # A suite's files are its cells' records: the page names where each ran.
+    claimed, sections = set(), [(_suite_section(suite, tier),
+                                 _expand(f"{SUITES}/{suite}/{tier}/scores/*.json", root))
+                                for suite, tier in suite_runs(root)]
     for section in SECTIONS:
         files = [p for pat in section.files for p in _expand(pat, root) if p not in claimed]
         if files:
