@@ -63,7 +63,8 @@ def provenance(record) -> str:
         jax_v, jwm_v = dev.get("jax_version"), dev.get("jwm_version")
     else:
         parts = [f"device {dev}"] if dev else []
-        jax_v, jwm_v = record.get("jax") or record.get("jax_version"), record.get("jwm_version")
+        jax_v = record.get("jax") or record.get("jax_version")
+        jwm_v = record.get("jwm") or record.get("jwm_version")
     parts.append(f"jax {jax_v}" if jax_v else "jax version not recorded")
     parts.append(f"jwm {jwm_v}" if jwm_v else "jwm version not recorded")
     when = record.get("timestamp") or record.get("date")
