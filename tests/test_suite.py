@@ -128,3 +128,26 @@ def test_a_cells_seeds_sharded_over_two_devices_score_as_on_one(uninterrupted, t
     sharded = _rows(tmp_path / "scores" / f"{cell.id}.jsonl")
     assert [(r["seed"], r["env_steps"], r["eval_return"]) for r in sharded] == \
         [(r["seed"], r["env_steps"], r["eval_return"]) for r in _rows(whole / "scores" / f"{cell.id}.jsonl")]
+
+
+def test_a_resumed_score_log_keeps_every_seed_whatever_its_env_steps(tmp_path):
+    import numpy as np
+
+    from jwm.suites.scores_log import ScoreLog
+
+    fields = dict(agent="pets", env="e", device=None, jwm=None, jax=None, config_hash="h",
+                  suite="s", cell="c")
+    path = str(tmp_path / "c.jsonl")
+    # Seeds whose episodes end at different steps count different env steps.
+    iterations = [np.array([10, 20]), np.array([15, 45]), np.array([31, 50])]
+    log = ScoreLog(path, fields, seeds=2)
+    for i, steps in enumerate(iterations, 1):
+        log(i, {"env_steps": steps, "eval_return": steps * 1.0})
+    whole = _rows(path)
+    # A session killed after iteration 3 but checkpointed at iteration 1 resumes at 2.
+    resumed = ScoreLog(path, fields, seeds=2)
+    for i, steps in enumerate(iterations[1:], 2):
+        resumed(i, {"env_steps": steps, "eval_return": steps * 1.0})
+    assert _rows(path) == whole
+    assert [(r["seed"], r["env_steps"]) for r in whole] == [
+        (0, 10), (1, 20), (0, 15), (1, 45), (0, 31), (1, 50)]

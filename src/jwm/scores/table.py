@@ -96,7 +96,9 @@ def _random_returns(all_curves: dict) -> dict:
 def task_rows(rows, tasks: list[Task], *, reps: int = REPS) -> list[dict]:
     """One dict per (task, agent): ``seeds``, ``returns`` at each budget as
     ``{budget: (mean, low, high)}``, ``threshold`` and ``steps_to_threshold`` (the
-    seed-mean curve's first crossing, None if never) with ``seeds_reaching``, and
+    seed-mean curve's first crossing, None if never) with ``seeds_reaching`` and,
+    when every seed reaches it, ``seed_steps_interval`` (the mean of the seeds' own
+    first crossings with its 95% bootstrap interval), and
     ``wall_time_s`` (the run's, its seeds vmapped together: the mean of the seeds'
     last wall times)."""
     all_curves = curves(rows)
@@ -114,8 +116,11 @@ def task_rows(rows, tasks: list[Task], *, reps: int = REPS) -> list[dict]:
                      if np.isfinite(curve.wall_time_s).any() else None}
             if task.threshold is not None:
                 reach = _reach(curve, task.threshold)
+                seed_steps = reach.get("seed_steps") or []
+                every = bool(seed_steps) and all(x is not None for x in seed_steps)
                 entry.update(steps_to_threshold=reach["mean_steps"],
-                             seeds_reaching=reach["seeds_reaching"])
+                             seeds_reaching=reach["seeds_reaching"],
+                             seed_steps_interval=interval(seed_steps, reps=reps) if every else None)
             out.append(entry)
     return out
 
@@ -224,7 +229,7 @@ def _number(x: float) -> str:
 
 
 def _steps(n: int) -> str:
-    return f"{n / 1000:g}k" if n >= 1000 else str(n)
+    return f"{n / 1000:.3g}k" if n >= 1000 else str(n)
 
 
 def markdown(rows, tasks: list[Task], *, reps: int = REPS) -> str:
@@ -246,7 +251,7 @@ def markdown(rows, tasks: list[Task], *, reps: int = REPS) -> str:
         lines += [f"### {task.env}", ""] + (["; ".join(notes) + ".", ""] if notes else [])
         head = ["agent", "seeds"] + [f"return @ {_steps(b)}" for b in task.budgets]
         if task.threshold is not None:
-            head.append(f"steps to {_number(task.threshold)}")
+            head.append(f"steps to {_number(task.threshold)} (seed mean; each seed's)")
         head.append("wall s (all seeds)")
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for e in sorted(mine, key=lambda e: e["agent"]):
@@ -256,9 +261,12 @@ def markdown(rows, tasks: list[Task], *, reps: int = REPS) -> str:
                 cells.append("–" if not math.isfinite(mean) else
                              f"{_number(mean)} [{_number(low)}, {_number(high)}]")
             if task.threshold is not None:
-                steps = e["steps_to_threshold"]
-                cells.append(f"{'never' if steps is None else _steps(steps)} "
-                             f"({e['seeds_reaching']}/{e['seeds']} seeds)")
+                steps, spread = e["steps_to_threshold"], e["seed_steps_interval"]
+                text = "never" if steps is None else _steps(steps)
+                if spread is not None:
+                    text += (f"; seeds {_steps(round(spread[0]))} [{_steps(round(spread[1]))}, "
+                             f"{_steps(round(spread[2]))}]")
+                cells.append(f"{text} ({e['seeds_reaching']}/{e['seeds']} seeds)")
             cells.append(_number(e["wall_time_s"]))
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")

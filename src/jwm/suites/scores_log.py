@@ -18,9 +18,11 @@ class ScoreLog:
     """``log(iteration, flat_metrics)`` for `jwm.train` that keeps ``path`` holding one
     row per seed and evaluation.
 
-    Rows a killed session wrote past its last checkpoint are dropped when the resumed
-    run reaches their env steps again (it recomputes them, bit for bit). Wall time
-    counts on from the last kept row, so it sums the sessions of a resumed run.
+    The file holds the rows of iterations 1, 2, ... in order, ``seeds`` rows each
+    (seed 0 first). Rows a killed session wrote past its last checkpoint are dropped
+    when the resumed run logs their iteration again (it recomputes them, bit for
+    bit). Wall time counts on from the last kept row, so it sums the sessions of a
+    resumed run.
 
     Args:
       path: the score file.
@@ -47,7 +49,8 @@ class ScoreLog:
         returns = np.asarray(flat["eval_return"], np.float64).reshape(-1)[: self.seeds]
         if self.seeds == 1:
             steps, returns = steps[:1], returns[:1]
-        kept = [r for r in self.rows if r["env_steps"] < int(steps.min())]
+        # Row j belongs to iteration j // seeds + 1 (seeds may differ in env steps).
+        kept = self.rows[: (iteration - 1) * self.seeds]
         if self._offset is None:  # the first iteration of this session
             walls = [r["wall_time_s"] for r in kept if r["wall_time_s"] is not None]
             self._offset = max(walls, default=0.0)
