@@ -151,3 +151,20 @@ def test_a_resumed_score_log_keeps_every_seed_whatever_its_env_steps(tmp_path):
     assert _rows(path) == whole
     assert [(r["seed"], r["env_steps"]) for r in whole] == [
         (0, 10), (1, 20), (0, 15), (1, 45), (0, 31), (1, 50)]
+
+
+def test_the_cost_of_another_tier_is_extrapolated_from_a_finished_cell(uninterrupted):
+    from jwm.suites.run import estimated_costs
+
+    whole, _ = uninterrupted
+    suite = load_suite(SUITE)
+    cell = next(c for c in tier_cells(suite, "smoke") if c.id.startswith(PETS))
+    record = json.load(open(whole / "scores" / f"{cell.id}.json"))
+    costs = {c.agent + c.env: (sec, src) for c, sec, src in
+             estimated_costs(suite, "accelerator", str(whole / "scores"))}
+    seconds, source = costs["petsgymnax:Pendulum-v1"]
+    # 5,000 env steps of 200-step episodes are 25 iterations against the smoke cell's 5;
+    # 10 seeds against 2.
+    assert source == cell.id
+    assert seconds == pytest.approx(record["wall_time_s"] * 25 / 5 * 10 / 2)
+    assert costs["dreamergymnax:CartPole-v1"] == (None, None)

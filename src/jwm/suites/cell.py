@@ -16,7 +16,7 @@ from jwm.scores.format import config_hash, score_row, write_scores
 from jwm.suites.scores_log import ScoreLog
 from jwm.suites.spec import BASELINES, Cell
 
-__all__ = ["cell_config", "cell_record", "run_cell", "run_random"]
+__all__ = ["cell_config", "cell_record", "run_cell", "run_random", "total_wall"]
 
 
 def cell_config(cell: Cell) -> dict:
@@ -86,10 +86,21 @@ def run_cell(cell: Cell, *, suite: str, scores_dir: str, checkpoint_dir: str,
     record = {"cell": cell._asdict(), "command": cell.command(), "config": config,
               "config_hash": digest, "status": "interrupted" if interrupted else "done",
               "iterations": iterations, "wall_time_s_this_session": wall,
+              "wall_time_s": total_wall(path, wall),
               "device": fields["device"], "jwm": fields["jwm"], "jax": fields["jax"]}
     if not interrupted:
         write_json(os.path.join(scores_dir, cell.id + ".json"), record)
     return record
+
+
+def total_wall(path: str, session: float) -> float:
+    """The run's wall time over all its sessions: its score file's last wall time
+    (which sums them), or this session's."""
+    from jwm.scores.format import read_scores
+
+    walls = [r["wall_time_s"] for r in read_scores(path) if r["wall_time_s"] is not None] \
+        if os.path.exists(path) else []
+    return max(walls, default=session)
 
 
 def _run_recipe(cell, config, log, directory, devices, checkpoint_every, progress):

@@ -4,11 +4,12 @@ the score files."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
 
-from jwm.suites.cell import cell_record, run_cell, run_random
+from jwm.suites.cell import total_wall, cell_record, run_cell, run_random
 from jwm.suites.claims import claim
 from jwm.suites.spec import Suite, load_suite, tier_cells
 
@@ -161,6 +162,62 @@ def _cost_lines(unfinished: dict, cells: dict) -> list:
     return lines + [""]
 
 
+def _iterations(cell) -> int | None:
+    from jwm.recipes import RECIPES
+    from jwm.suites.cell import cell_config
+
+    if cell.agent not in RECIPES:
+        return None
+    return RECIPES[cell.agent].agent(cell_config(cell)).iterations
+
+
+def estimated_costs(suite: Suite, tier: str, scores_dir: str) -> list[tuple]:
+    """``(cell, seconds or None, from cell)`` for every cell of ``tier``: its cost on
+    the device that wrote ``scores_dir``, extrapolated from a finished cell there of
+    the same agent and env (seconds per iteration, times the iterations, times the
+    seeds: vmapped seeds share a CPU's cores, so their time grows about linearly)."""
+    measured = {}
+    for name in sorted(os.listdir(scores_dir)) if os.path.isdir(scores_dir) else []:
+        if name.endswith(".json"):
+            with open(os.path.join(scores_dir, name)) as f:
+                record = json.load(f)
+            if record.get("status") == "done":
+                cell = record["cell"]
+                record["wall"] = total_wall(os.path.join(scores_dir, cell["id"] + ".jsonl"),
+                                             record.get("wall_time_s_this_session"))
+                measured.setdefault((cell["agent"], cell["env"]), []).append(record)
+    out = []
+    for cell in tier_cells(suite, tier):
+        records = measured.get((cell.agent, cell.env))
+        if not records:
+            out.append((cell, None, None))
+            continue
+        record = max(records, key=lambda r: r["cell"]["steps"])
+        done = record["iterations"]
+        mine = _iterations(cell)
+        scale = (mine / done) if mine and done else cell.steps / record["cell"]["steps"]
+        seconds = record["wall"] * scale * cell.seeds / record["cell"]["seeds"]
+        out.append((cell, seconds, record["cell"]["id"]))
+    return out
+
+
+def _other_tier_lines(suite: Suite, tier: str, scores_dir: str) -> list:
+    lines = []
+    for other in suite.tiers:
+        if other in (tier, "smoke"):
+            continue
+        costs = estimated_costs(suite, other, scores_dir)
+        lines += [f"### Cells of the {other} tier, and their cost here", "",
+                  f"Seconds on this tier's device, extrapolated from the finished cell of the "
+                  f"same agent and env here (per iteration, times the {other} cell's iterations "
+                  "and seeds); none where no such cell has finished.", "",
+                  "| cell | estimated seconds | from |", "|---|---|---|"]
+        lines += [f"| {cell.id} | {'?' if sec is None else f'{sec:,.0f}'} | {src or '–'} |"
+                  for cell, sec, src in costs]
+        lines.append("")
+    return lines
+
+
 def write_table(suite: Suite, scores_dir: str, out: str, *, skipped: dict | None = None,
                 reps: int | None = None, tier: str | None = None) -> str:
     """``<out>/table.md`` and its plots from the score files in ``scores_dir`` (the
@@ -180,6 +237,8 @@ def write_table(suite: Suite, scores_dir: str, out: str, *, skipped: dict | None
     if unfinished:
         cells = {c.id: c for c in tier_cells(suite, tier)} if tier else {}
         text += _cost_lines(unfinished, cells)
+    if tier:
+        text += _other_tier_lines(suite, tier, scores_dir)
     if skipped:
         text += ["### Cells not run", "", "| cell | why |", "|---|---|"]
         text += [f"| {cell} | {reason} |" for cell, reason in sorted(skipped.items())]
