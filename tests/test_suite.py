@@ -168,3 +168,20 @@ def test_the_cost_of_another_tier_is_extrapolated_from_a_finished_cell(uninterru
     assert source == cell.id
     assert seconds == pytest.approx(record["wall_time_s"] * 25 / 5 * 10 / 2)
     assert costs["dreamergymnax:CartPole-v1"] == (None, None)
+
+
+def test_imported_scores_in_a_suite_folder_join_its_table(uninterrupted, tmp_path):
+    import shutil
+
+    from jwm import scores
+    from jwm.suites import write_table
+
+    whole, _ = uninterrupted
+    shutil.copytree(whole / "scores", tmp_path / "scores")
+    rows = [scores.score_row(agent="dreamerv3", env="gymnax:Pendulum-v1", seed=s,
+                             env_steps=x, eval_return=-1000.0 + x / 10, source="dreamerv3")
+            for s in range(2) for x in (0, 50, 100)]
+    scores.write_scores(tmp_path / "scores" / "dreamerv3.jsonl", rows)
+    table = open(write_table(load_suite(SUITE), str(tmp_path / "scores"), str(tmp_path),
+                             reps=50)).read()
+    assert "| dreamerv3 | 2 |" in table and "| pets | 2 |" in table

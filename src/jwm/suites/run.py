@@ -121,9 +121,10 @@ def _say(show: bool, text: str) -> None:
 
 
 def _finished_rows(suite: Suite, scores_dir: str) -> tuple[list, dict]:
-    """The score rows of the finished cells (those with a record) and of random
-    actions, and ``{cell: (env steps so far, wall seconds so far)}`` of the cells
-    still running."""
+    """The score rows of the finished cells (those with a record), of random actions
+    and of other projects' runs imported into the folder (`jwm.scores.import_dreamerv3`,
+    ...), and ``{cell: (env steps so far, wall seconds so far, iterations)}`` of the
+    cells still running."""
     from jwm.scores import read_scores
 
     rows, unfinished = [], {}
@@ -132,7 +133,9 @@ def _finished_rows(suite: Suite, scores_dir: str) -> tuple[list, dict]:
             continue
         stem = name[:-len(".jsonl")]
         found = read_scores(os.path.join(scores_dir, name))
-        if stem.startswith("random-") or os.path.exists(os.path.join(scores_dir, stem + ".json")):
+        imported = any(r.get("source", "jwm") != "jwm" for r in found)
+        if (stem.startswith("random-") or imported
+                or os.path.exists(os.path.join(scores_dir, stem + ".json"))):
             rows += found
         elif found:
             last = max(found, key=lambda r: r["env_steps"])
