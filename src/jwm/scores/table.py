@@ -95,7 +95,8 @@ def _random_returns(all_curves: dict) -> dict:
 
 def task_rows(rows, tasks: list[Task], *, reps: int = REPS) -> list[dict]:
     """One dict per (task, agent): ``seeds``, ``returns`` at each budget as
-    ``{budget: (mean, low, high)}``, ``threshold`` and ``steps_to_threshold`` (the
+    ``{budget: (mean, low, high)}``, ``final`` (the last evaluation, at
+    ``last_env_steps``), ``threshold`` and ``steps_to_threshold`` (the
     seed-mean curve's first crossing, None if never) with ``seeds_reaching`` and,
     when every seed reaches it, ``seed_steps_interval`` (the mean of the seeds' own
     first crossings with its 95% bootstrap interval), and
@@ -111,6 +112,7 @@ def task_rows(rows, tasks: list[Task], *, reps: int = REPS) -> list[dict]:
                      "last_env_steps": int(curve.env_steps[-1]),
                      "returns": {b: interval(return_at(curve, b), reps=reps)
                                  for b in task.budgets},
+                     "final": interval(curve.returns[:, -1], reps=reps),
                      "threshold": task.threshold,
                      "wall_time_s": float(np.nanmean(curve.wall_time_s))
                      if np.isfinite(curve.wall_time_s).any() else None}
@@ -132,10 +134,13 @@ def _reach(curve: Curve, threshold: float) -> dict:
     return steps_to_threshold(curve.env_steps[finite], curve.returns[:, finite], threshold)
 
 
-def budget_reached(curve: Curve, task: Task) -> int | None:
-    """The largest of the task's budgets that the run reached, or None."""
+def budget_reached(curve: Curve, task: Task) -> int:
+    """The largest of the task's budgets that the run reached or, for a run that
+    ended before the first (an agent whose episodes end early consumes fewer env
+    steps than it planned), the env steps of its last evaluation: a run is read
+    where it is, not left out."""
     reached = [b for b in task.budgets if b <= curve.env_steps[-1]]
-    return reached[-1] if reached else None
+    return reached[-1] if reached else int(curve.env_steps[-1])
 
 
 def normalised_scores(rows, tasks: list[Task], *, at: dict | None = None,
@@ -249,17 +254,18 @@ def markdown(rows, tasks: list[Task], *, reps: int = REPS) -> str:
             notes.append(f"reference {_number(task.reference)}"
                          + (f" ({task.reference_source})" if task.reference_source else ""))
         lines += [f"### {task.env}", ""] + (["; ".join(notes) + ".", ""] if notes else [])
-        head = ["agent", "seeds"] + [f"return @ {_steps(b)}" for b in task.budgets]
+        head = (["agent", "seeds"] + [f"return @ {_steps(b)}" for b in task.budgets]
+                + ["final return (env steps)"])
         if task.threshold is not None:
             head.append(f"steps to {_number(task.threshold)} (seed mean; each seed's)")
         head.append("wall s (all seeds)")
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for e in sorted(mine, key=lambda e: e["agent"]):
             cells = [e["agent"], str(e["seeds"])]
-            for b in task.budgets:
-                mean, low, high = e["returns"][b]
+            for mean, low, high in [e["returns"][b] for b in task.budgets] + [e["final"]]:
                 cells.append("–" if not math.isfinite(mean) else
                              f"{_number(mean)} [{_number(low)}, {_number(high)}]")
+            cells[-1] += f" ({_steps(e['last_env_steps'])})"
             if task.threshold is not None:
                 steps, spread = e["steps_to_threshold"], e["seed_steps_interval"]
                 text = "never" if steps is None else _steps(steps)
@@ -273,8 +279,8 @@ def markdown(rows, tasks: list[Task], *, reps: int = REPS) -> str:
     summary = aggregate(normalised_scores(rows, tasks), reps=reps)
     if summary:
         lines += ["### Normalised score (random = 0, reference = 1)", "",
-                  "Each agent at the largest budget of each task that its run reached "
-                  "(env steps in brackets); IQM, median and mean over its (seed, task) "
+                  "Each agent at the largest budget of each task that its run reached, or "
+                  "at its run's end where that came first (env steps in brackets); IQM, median and mean over its (seed, task) "
                   "runs with 95% stratified-bootstrap intervals (rliable).", "",
                   "| agent | tasks (env steps) | runs | IQM | median | mean |",
                   "|---|---|---|---|---|---|"]
