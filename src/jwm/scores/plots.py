@@ -79,12 +79,16 @@ def plot_profiles(rows, tasks: list[Task], path: str, *, reps: int = REPS) -> No
     taus = np.linspace(min(0.0, min(float(np.min(s)) for s in scores.values())), top, 101)
     with seeded_bootstrap(0):
         profiles, bands = rly.create_performance_profile(scores, taus, reps=reps)
+    from matplotlib.lines import Line2D
+
+    agents = sorted(scores)
+    colors = {a: f"C{i % 10}" for i, a in enumerate(agents)}
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     plot_utils.plot_performance_profiles(profiles, taus, performance_profile_cis=bands,
-                                         colors={a: f"C{i % 10}" for i, a in
-                                                 enumerate(sorted(scores))},
-                                         xlabel=r"normalised score $\tau$", ax=ax)
-    ax.legend(sorted(scores), fontsize=8)
+                                         colors=colors, xlabel=r"normalised score $\tau$",
+                                         ax=ax)
+    # One entry per agent: rliable draws each agent's line and its band as two artists.
+    ax.legend([Line2D([0], [0], color=colors[a], lw=2) for a in agents], agents, fontsize=8)
     fig.tight_layout()
     _save(fig, path)
 

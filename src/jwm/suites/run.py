@@ -251,7 +251,8 @@ def write_table(suite: Suite, scores_dir: str, out: str, *, skipped: dict | None
         text += ["![learning curves](curves.png)", ""]
     if normalised_scores(rows, suite.tasks):
         plot_profiles(rows, suite.tasks, os.path.join(out, "profiles.png"), reps=reps)
-        text += ["![performance profiles](profiles.png)", ""]
+        text += ["Performance profiles (rliable) of the normalised scores above, each agent "
+                 "at its own budgets:", "", "![performance profiles](profiles.png)", ""]
     path = os.path.join(out, "table.md")
     write_text(path, "\n".join(text))
     return path
