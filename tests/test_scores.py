@@ -109,6 +109,7 @@ def test_intervals_and_the_aggregate_are_rliable_bootstrap_over_seeds():
 def test_the_return_at_a_budget_the_run_did_not_reach_is_missing():
     curve = scores.curves(_rows("a", "e", 10.0))[("a", "e")]
     assert np.isnan(scores.return_at(curve, 5000)).all()
+    assert np.isnan(scores.return_at(curve, 500)).all()  # before the first evaluation
     np.testing.assert_allclose(scores.return_at(curve, 2500), 10.0 * 2000 / 3000 + np.arange(3))
     with pytest.raises(ValueError, match="budgets must be increasing"):
         scores.Task("e", [3000, 1000])

@@ -63,7 +63,9 @@ def curves(rows) -> dict[tuple[str, str], Curve]:
 
 def return_at(curve: Curve, budget: int) -> np.ndarray:
     """``[S]`` each seed's latest evaluation at or before ``budget`` env steps (NaN
-    if it has none, e.g. a run that has not got that far)."""
-    if budget > curve.env_steps[-1]:
+    if it has none: a run that has not got that far, or whose first evaluation comes
+    after the budget)."""
+    index = np.searchsorted(curve.env_steps, budget, side="right") - 1
+    if budget > curve.env_steps[-1] or index < 0:
         return np.full(len(curve.seeds), np.nan)
-    return curve.returns[:, np.searchsorted(curve.env_steps, budget, side="right") - 1]
+    return curve.returns[:, index]
