@@ -151,6 +151,15 @@ def test_a_resumed_score_log_keeps_every_seed_whatever_its_env_steps(tmp_path):
     assert _rows(path) == whole
     assert [(r["seed"], r["env_steps"]) for r in whole] == [
         (0, 10), (1, 20), (0, 15), (1, 45), (0, 31), (1, 50)]
+    # A file lost (or older than the checkpoint) is rebuilt from the run's history at
+    # the end: every row again, a row never logged in this file without a wall time.
+    os.remove(path)
+    rebuilt = ScoreLog(path, fields, seeds=2)
+    rebuilt(3, {"env_steps": iterations[2], "eval_return": iterations[2] * 1.0})
+    rebuilt.finish(np.stack(iterations), np.stack(iterations) * 1.0)
+    assert _rows(path) == whole
+    walls = [json.loads(line)["wall_time_s"] for line in open(path)]
+    assert walls[:4] == [None] * 4 and all(w is not None for w in walls[4:])
 
 
 def test_the_cost_of_another_tier_is_extrapolated_from_a_finished_cell(uninterrupted):

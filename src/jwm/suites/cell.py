@@ -127,6 +127,14 @@ def _run_recipe(cell, config, log, directory, devices, checkpoint_every, progres
                                  name=f"suite:{cell.id}")
         result = train(batched, key, sharding=NamedSharding(mesh, PartitionSpec("runs")),
                        **options)
+    if result.metrics is not None:
+        from jwm.training.pytrees import flat_metrics
+
+        flat = flat_metrics(result.metrics)
+        steps, returns = flat["env_steps"], flat["eval_return"]
+        if cell.seeds > 1 and (devices is None or len(devices) == 1):
+            steps, returns = steps.T, returns.T  # train stacks [seeds, iterations]
+        log.finish(steps, returns)
     return result.wall_time_s, result.iterations, result.interrupted
 
 
