@@ -148,6 +148,7 @@ def _model_based_table(records: dict) -> str:
     model-based agent's IQM of normalised scores beside PPO's at the same env steps
     (`jwm.scores.table.versus`, as the suite's own table reads them)."""
     from jwm.scores import aggregate, read_scores, versus
+    from jwm.scores.table import BASELINES
     from jwm.suites import load_suite, tier_cells
     from jwm.suites.run import _finished_rows
 
@@ -163,7 +164,7 @@ def _model_based_table(records: dict) -> str:
     finished = sum(f"{folder}/{c.id}.json" in done for c in cells)
     said = []
     for agent, pair in sorted(versus(rows, suite.tasks, "ppo").items()):
-        if agent in ("ppo", "sac"):
+        if agent in BASELINES:
             continue
         both = aggregate(pair)
         tasks = ", ".join(t.split(":")[-1] for t in pair["agent"]["tasks"])

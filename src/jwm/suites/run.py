@@ -9,7 +9,8 @@ import os
 import sys
 import time
 
-from jwm.suites.cell import total_wall, cell_record, run_cell, run_random
+from jwm.baselines import BASELINES
+from jwm.suites.cell import cell_record, run_cell, run_random, total_wall
 from jwm.suites.claims import claim
 from jwm.suites.spec import Suite, load_suite, tier_cells
 
@@ -32,7 +33,7 @@ def _fits(cell) -> str | None:
 
     try:
         config = cell_config(cell)
-        if cell.agent in ("ppo", "sac"):
+        if cell.agent in BASELINES:
             return None
         from jwm.recipes import RECIPES
 
@@ -146,9 +147,6 @@ def _finished_rows(suite: Suite, scores_dir: str) -> tuple[list, dict]:
 
 def _cost_lines(unfinished: dict, cells: dict) -> list:
     """The running cells' progress and, from their pace so far, their cost."""
-    from jwm.recipes import RECIPES
-    from jwm.suites.cell import cell_config
-
     lines = ["### Cells not finished", "",
              "Not in the table above until they finish. The cost is extrapolated from the "
              "pace so far (seconds per iteration, compilation included).", "",
@@ -156,8 +154,7 @@ def _cost_lines(unfinished: dict, cells: dict) -> list:
              "|---|---|---|---|---|"]
     for cell_id, (steps, wall, done) in sorted(unfinished.items()):
         cell = cells.get(cell_id)
-        total = (RECIPES[cell.agent].agent(cell_config(cell)).iterations
-                 if cell is not None and cell.agent in RECIPES else None)
+        total = None if cell is None else _iterations(cell)
         estimate = wall * total / done if total and wall and done else None
         lines.append(f"| {cell_id} | {steps:,} | {done} of {'?' if total is None else total} | "
                      f"{'?' if wall is None else f'{wall:,.0f}'} | "
@@ -166,6 +163,7 @@ def _cost_lines(unfinished: dict, cells: dict) -> list:
 
 
 def _iterations(cell) -> int | None:
+    """The iterations of a recipe's cell (None for a baseline: one program)."""
     from jwm.recipes import RECIPES
     from jwm.suites.cell import cell_config
 
